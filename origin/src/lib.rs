@@ -1,0 +1,1 @@
+//! origin — HTTP semantics of llhls (skeleton).

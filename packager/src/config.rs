@@ -1,0 +1,1 @@
+//! Stream and ladder configuration from TOML (skeleton).

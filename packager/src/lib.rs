@@ -1,0 +1,24 @@
+//! # packager — everything between an input and the bytes the origin serves
+//!
+//! ```text
+//!  input (file loop, test pattern, RTMP/SRT/UDP)          transcode/  (IO shell, std threads, ffmpeg-next)
+//!    └─ decode once ─ scale ─ encode per rung ─► EncodedSample + TrackInfo
+//!                                                    │ bounded mpsc per rendition
+//!                                                    ▼
+//!                                   cmaf::Chunker  (pure core: push samples, pull events)
+//!                                     InitReady | PartReady | SegmentClosed
+//!                                                    ▼
+//!                                   store::Rendition (Mutex<Window> + watch<Position>, optional disk)
+//!                                                    ▼
+//!                                   playlist::MediaPlaylist / MultivariantPlaylist (pure render)
+//! ```
+//!
+//! Glossary: *MSN* media sequence number of a segment (rfc8216bis §4.4.3.2); *part* a CMAF chunk
+//! listed by EXT-X-PART (§4.4.4.9); *rendition* one track file (one video rung, or the audio);
+//! *epoch* the stream's start stamp, carried in every media URL so that a CDN never confuses runs.
+
+pub mod cmaf;
+pub mod config;
+pub mod playlist;
+pub mod store;
+pub mod transcode;

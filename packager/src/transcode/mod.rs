@@ -1,0 +1,1 @@
+//! Transcoder: the IO shell over ffmpeg-next (skeleton).
