@@ -1,1 +1,15 @@
-//! The live state (skeleton).
+//! The live state: per stream and rendition, the init segments, a sliding window of segments
+//! and parts (memory bounded by the window length), and the newest position on a tokio
+//! `watch` channel so that no waiter misses a part.
+//!
+//! One lock per rendition, never one for the whole stream: each `Rendition` owns its own
+//! `Mutex<Window>` and its own `watch::Sender<Position>` (STYLE.md: "no single lock for the
+//! whole muxer").
+
+mod rendition;
+mod stream;
+mod window;
+
+pub use rendition::{Rendition, RenditionInfo, RenditionKind, SegmentBytes};
+pub use stream::{Store, Stream, StreamSettings};
+pub use window::{PartEntry, SegmentEntry};

@@ -1,0 +1,292 @@
+//! One rendition's live state: `Mutex<Window>` plus a `watch` channel of its position.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use tokio::sync::watch;
+
+use super::stream::StreamSettings;
+use super::window::{PartEntry, SegmentEntry, Window};
+use crate::cmaf::{Event, InitSegment, Part, SegmentInfo};
+use crate::playlist::{MediaPlaylist, PartTag, Position, PreloadHint, RenditionReport, Segment};
+
+/// What a rendition carries, as the multivariant playlist describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RenditionKind {
+    /// A video rung.
+    Video {
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+        /// Frames per second.
+        frame_rate: f64,
+    },
+    /// The audio rendition.
+    Audio {
+        /// Channel count.
+        channels: u16,
+        /// ISO 639 language code.
+        language: String,
+    },
+}
+
+/// Static facts of a rendition, known when the stream starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenditionInfo {
+    /// Name, used in URLs (`/{stream}/{name}/index.m3u8`).
+    pub name: String,
+    /// Video or audio.
+    pub kind: RenditionKind,
+    /// Configured bitrate in bits/s (used until enough media is measured).
+    pub nominal_bitrate: u64,
+}
+
+/// A segment's bytes as a list of its parts (concatenate to get the segment; nothing copied).
+#[derive(Debug, Clone)]
+pub struct SegmentBytes {
+    /// Parts in order.
+    pub parts: Vec<Bytes>,
+    /// False while the segment is still open.
+    pub complete: bool,
+}
+
+impl SegmentBytes {
+    /// Total length in bytes.
+    pub fn len(&self) -> u64 {
+        self.parts.iter().map(|b| b.len() as u64).sum()
+    }
+    /// True when no byte is there yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The live state of one rendition.
+#[derive(Debug)]
+pub struct Rendition {
+    info: RenditionInfo,
+    settings: Arc<StreamSettings>,
+    // std Mutex, not tokio: it is never held across an `.await` and every critical section is a
+    // few pointer moves (mini-redis `db.rs` reasoning), so a blocking lock is cheaper and simpler.
+    state: Mutex<Window>,
+    codec_string: Mutex<Option<String>>,
+    position: watch::Sender<Position>,
+}
+
+impl Rendition {
+    /// A rendition with an empty window.
+    pub fn new(info: RenditionInfo, settings: Arc<StreamSettings>) -> Self {
+        let first = Position { msn: settings.first_msn, part: None, complete: false, closed: false };
+        let (position, _) = watch::channel(first);
+        Rendition { info, settings, state: Mutex::new(Window::default()), codec_string: Mutex::new(None), position }
+    }
+
+    /// Static facts.
+    pub fn info(&self) -> &RenditionInfo {
+        &self.info
+    }
+
+    /// Name used in URLs.
+    pub fn name(&self) -> &str {
+        &self.info.name
+    }
+
+    /// Stream settings shared by all renditions.
+    pub fn settings(&self) -> &StreamSettings {
+        &self.settings
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Window> {
+        // A poisoned lock only means another thread panicked mid-update; the window is plain
+        // data that each update leaves consistent, so keep serving it.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Applies one chunker event: stores bytes, slides the window, then (after the lock is
+    /// dropped) publishes the new position — gohlslib's "broadcast after unlock".
+    pub fn apply(&self, event: Event) {
+        let new_position = {
+            let mut w = self.lock();
+            match event {
+                Event::InitReady(init) => {
+                    self.apply_init(&mut w, init);
+                    None
+                }
+                Event::PartReady(part) => Some(self.apply_part(&mut w, part)),
+                Event::SegmentClosed(info) => self.apply_close(&mut w, info),
+            }
+        };
+        if let Some(p) = new_position {
+            self.position.send_replace(p);
+        }
+    }
+
+    fn apply_init(&self, w: &mut Window, init: InitSegment) {
+        w.inits.insert(init.id, init.bytes);
+        w.current_init = Some(init.id);
+        *self.codec_string.lock().unwrap_or_else(|e| e.into_inner()) = Some(init.codec_string);
+    }
+
+    fn apply_part(&self, w: &mut Window, part: Part) -> Position {
+        let secs = part.duration as f64 / f64::from(part.timescale.max(1));
+        let open = w.segments.back().is_some_and(|s| !s.complete && s.msn == part.msn);
+        if !open {
+            if part.discontinuity {
+                w.discontinuity_sequence += 1;
+            }
+            w.segments.push_back(SegmentEntry {
+                msn: part.msn,
+                parts: Vec::new(),
+                duration: 0.0,
+                complete: false,
+                discontinuity: part.discontinuity,
+                discontinuity_sequence: w.discontinuity_sequence,
+                init_id: part.init_id,
+                wallclock_ms: part.wallclock_ms,
+            });
+        }
+        let seg = w.segments.back_mut().expect("pushed above");
+        seg.parts.push(PartEntry { bytes: part.bytes, duration: secs, independent: part.independent });
+        seg.duration += secs;
+        Position { msn: part.msn, part: Some(part.index), complete: false, closed: false }
+    }
+
+    fn apply_close(&self, w: &mut Window, info: SegmentInfo) -> Option<Position> {
+        let seg = w.segments.back_mut().filter(|s| s.msn == info.msn)?;
+        seg.complete = true;
+        seg.duration = info.duration as f64 / f64::from(info.timescale.max(1));
+        let last = u32::try_from(seg.parts.len().saturating_sub(1)).unwrap_or(u32::MAX);
+        let p = Position { msn: info.msn, part: Some(last), complete: true, closed: false };
+        w.slide(self.settings.window_segments);
+        Some(p)
+    }
+
+    /// Marks the rendition ended (ENDLIST) and wakes every waiter for good.
+    pub fn close(&self) {
+        self.lock().ended = true;
+        self.position.send_modify(|p| p.closed = true);
+    }
+
+    /// A receiver of position updates.
+    pub fn subscribe(&self) -> watch::Receiver<Position> {
+        self.position.subscribe()
+    }
+
+    /// The newest position.
+    pub fn position(&self) -> Position {
+        *self.position.borrow()
+    }
+
+    /// RFC 6381 codec string of the current init segment, once known.
+    pub fn codec_string(&self) -> Option<String> {
+        self.codec_string.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// An init segment by id.
+    pub fn init(&self, id: u64) -> Option<Bytes> {
+        self.lock().inits.get(&id).cloned()
+    }
+
+    /// A part's bytes.
+    pub fn part(&self, msn: u64, index: u32) -> Option<Bytes> {
+        let w = self.lock();
+        w.segment(msn)?.parts.get(index as usize).map(|p| p.bytes.clone())
+    }
+
+    /// A segment's bytes (its parts), open or complete.
+    pub fn segment(&self, msn: u64) -> Option<SegmentBytes> {
+        let w = self.lock();
+        let s = w.segment(msn)?;
+        Some(SegmentBytes { parts: s.parts.iter().map(|p| p.bytes.clone()).collect(), complete: s.complete })
+    }
+
+    /// (bytes, seconds) of every complete segment in the window, for bandwidth figures.
+    pub fn segment_sizes(&self) -> Vec<(u64, f64)> {
+        let w = self.lock();
+        w.segments.iter().filter(|s| s.complete).map(|s| (s.len(), s.duration)).collect()
+    }
+
+    /// This rendition's entry in the other renditions' EXT-X-RENDITION-REPORT
+    /// (rfc8216bis §4.4.5.4: LAST-MSN/LAST-PART of its last, possibly partial, segment).
+    pub fn report(&self, uri: String) -> RenditionReport {
+        let p = self.position();
+        // A complete `msn` reports its last part; an open one its newest part.
+        RenditionReport { uri, last_msn: p.msn, last_part: p.part }
+    }
+
+    /// The full media playlist model of the window: every segment, every part, the preload
+    /// hint; rendition reports are left to `Stream::media_playlist`.
+    pub fn playlist_model(&self) -> MediaPlaylist {
+        let s = &self.settings;
+        let w = self.lock();
+        let epoch = s.epoch;
+        let mut segments = Vec::with_capacity(w.segments.len());
+        let mut prev_init = None;
+        for seg in &w.segments {
+            let seg_uri = format!("{epoch}/{}.m4s", seg.msn);
+            let mut offset = 0u64;
+            let parts = seg
+                .parts
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let len = p.bytes.len() as u64;
+                    let tag = if s.byterange_parts {
+                        PartTag { uri: seg_uri.clone(), duration: p.duration, independent: p.independent, byterange: Some((len, offset)) }
+                    } else {
+                        PartTag { uri: format!("{epoch}/{}.{i}.m4s", seg.msn), duration: p.duration, independent: p.independent, byterange: None }
+                    };
+                    offset += len;
+                    tag
+                })
+                .collect();
+            // rfc8216bis §3.1.2 / §4.4.4.5: every fMP4 segment needs an EXT-X-MAP in effect;
+            // give it on the first listed segment and wherever the init changes.
+            let map_uri = (prev_init != Some(seg.init_id)).then(|| format!("{epoch}/init-{}.mp4", seg.init_id));
+            prev_init = Some(seg.init_id);
+            segments.push(Segment {
+                msn: seg.msn,
+                uri: seg_uri,
+                duration: seg.duration,
+                complete: seg.complete,
+                discontinuity: seg.discontinuity,
+                map_uri,
+                program_date_time_ms: seg.wallclock_ms,
+                parts,
+            });
+        }
+        let preload_hint = if w.ended {
+            // rfc8216bis §4.4.5.3: no preload hint in a playlist with EXT-X-ENDLIST.
+            None
+        } else {
+            match w.segments.back() {
+                Some(open) if !open.complete => Some(hint(s, open.msn, open.parts.len(), open.len())),
+                Some(last) => Some(hint(s, last.msn + 1, 0, 0)),
+                None => Some(hint(s, s.first_msn, 0, 0)),
+            }
+        };
+        let first = w.segments.front();
+        MediaPlaylist {
+            target_duration: s.target_duration,
+            part_target: s.part_target,
+            media_sequence: first.map_or(s.first_msn, |f| f.msn),
+            discontinuity_sequence: first.map_or(w.discontinuity_sequence, |f| {
+                f.discontinuity_sequence - u64::from(f.discontinuity)
+            }),
+            segments,
+            preload_hint,
+            rendition_reports: Vec::new(),
+            ended: w.ended,
+        }
+    }
+}
+
+fn hint(s: &StreamSettings, msn: u64, part: usize, offset: u64) -> PreloadHint {
+    let epoch = s.epoch;
+    if s.byterange_parts {
+        PreloadHint { uri: format!("{epoch}/{msn}.m4s"), byterange_start: Some(offset) }
+    } else {
+        PreloadHint { uri: format!("{epoch}/{msn}.{part}.m4s"), byterange_start: None }
+    }
+}

@@ -1,0 +1,114 @@
+//! A stream (its renditions and settings) and the store of all streams.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use super::rendition::{Rendition, RenditionInfo};
+use crate::playlist::MediaPlaylist;
+
+/// Settings shared by every rendition of a stream, fixed while it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamSettings {
+    /// Stream name, used in URLs.
+    pub name: String,
+    /// Start stamp in every media URL (Unix seconds at stream start; kept across a resume).
+    pub epoch: u64,
+    /// EXT-X-TARGETDURATION, whole seconds.
+    pub target_duration: u64,
+    /// PART-TARGET, seconds; fixed for the life of the stream (Apple players stop when it changes).
+    pub part_target: f64,
+    /// Complete segments kept in the window.
+    pub window_segments: usize,
+    /// Address parts as byte ranges of their segment instead of their own URLs.
+    pub byterange_parts: bool,
+    /// MSN of the first segment.
+    pub first_msn: u64,
+}
+
+/// One live stream: its renditions, video rungs first, then audio.
+#[derive(Debug)]
+pub struct Stream {
+    settings: Arc<StreamSettings>,
+    renditions: Vec<Arc<Rendition>>,
+}
+
+impl Stream {
+    /// A stream with empty renditions.
+    pub fn new(settings: StreamSettings, renditions: Vec<RenditionInfo>) -> Arc<Stream> {
+        let settings = Arc::new(settings);
+        let renditions =
+            renditions.into_iter().map(|info| Arc::new(Rendition::new(info, Arc::clone(&settings)))).collect();
+        Arc::new(Stream { settings, renditions })
+    }
+
+    /// Its settings.
+    pub fn settings(&self) -> &StreamSettings {
+        &self.settings
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.settings.name
+    }
+
+    /// All renditions in order.
+    pub fn renditions(&self) -> &[Arc<Rendition>] {
+        &self.renditions
+    }
+
+    /// A rendition by name.
+    pub fn rendition(&self, name: &str) -> Option<&Arc<Rendition>> {
+        self.renditions.iter().find(|r| r.name() == name)
+    }
+
+    /// The full media playlist model of one rendition, with a rendition report for every other
+    /// rendition (rfc8216bis Appendix B.1; §4.4.5.4: relative URIs).
+    pub fn media_playlist(&self, rendition: &Rendition) -> MediaPlaylist {
+        let mut model = rendition.playlist_model();
+        if !model.ended {
+            model.rendition_reports = self
+                .renditions
+                .iter()
+                .filter(|r| r.name() != rendition.name())
+                .map(|r| r.report(format!("../{}/index.m3u8", r.name())))
+                .collect();
+        }
+        model
+    }
+
+    /// Ends every rendition (ENDLIST; waiters are released).
+    pub fn close(&self) {
+        for r in &self.renditions {
+            r.close();
+        }
+    }
+}
+
+/// Every stream this process serves, by name.
+#[derive(Debug, Default)]
+pub struct Store {
+    // std RwLock: streams are added at start-up and read on every request; never held across `.await`.
+    streams: RwLock<BTreeMap<String, Arc<Stream>>>,
+}
+
+impl Store {
+    /// An empty store.
+    pub fn new() -> Arc<Store> {
+        Arc::new(Store::default())
+    }
+
+    /// Adds (or replaces) a stream.
+    pub fn insert(&self, stream: Arc<Stream>) {
+        self.streams.write().unwrap_or_else(|e| e.into_inner()).insert(stream.name().to_owned(), stream);
+    }
+
+    /// A stream by name.
+    pub fn stream(&self, name: &str) -> Option<Arc<Stream>> {
+        self.streams.read().unwrap_or_else(|e| e.into_inner()).get(name).cloned()
+    }
+
+    /// All streams, by name.
+    pub fn streams(&self) -> Vec<Arc<Stream>> {
+        self.streams.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect()
+    }
+}

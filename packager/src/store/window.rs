@@ -1,0 +1,86 @@
+//! The sliding window of one rendition: plain data, no lock, no IO.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use bytes::Bytes;
+
+/// One part held in memory.
+#[derive(Debug, Clone)]
+pub struct PartEntry {
+    /// moof+mdat bytes (shared, never copied).
+    pub bytes: Bytes,
+    /// Duration in seconds.
+    pub duration: f64,
+    /// Begins with a sync sample.
+    pub independent: bool,
+}
+
+/// One segment (complete, or the open one) held in memory.
+#[derive(Debug, Clone)]
+pub struct SegmentEntry {
+    /// Media sequence number.
+    pub msn: u64,
+    /// Its parts in order; the segment's bytes are their concatenation.
+    pub parts: Vec<PartEntry>,
+    /// Duration in seconds (sum of parts while open; the chunker's figure once closed).
+    pub duration: f64,
+    /// Closed by the chunker.
+    pub complete: bool,
+    /// Follows a discontinuity.
+    pub discontinuity: bool,
+    /// Discontinuity sequence number this segment belongs to.
+    pub discontinuity_sequence: u64,
+    /// Id of the init segment it needs.
+    pub init_id: u64,
+    /// Wall clock of its first sample, Unix ms.
+    pub wallclock_ms: Option<i64>,
+}
+
+impl SegmentEntry {
+    /// Total byte length of its parts.
+    pub fn len(&self) -> u64 {
+        self.parts.iter().map(|p| p.bytes.len() as u64).sum()
+    }
+
+    /// True when it holds no part yet.
+    pub fn is_empty(&self) -> bool {
+        self.parts.is_empty()
+    }
+}
+
+/// Segments of one rendition, oldest first, plus the init segments they refer to.
+#[derive(Debug, Default)]
+pub struct Window {
+    /// Complete segments and, last, the open one.
+    pub segments: VecDeque<SegmentEntry>,
+    /// Init segments by id, pruned with the segments that use them.
+    pub inits: BTreeMap<u64, Bytes>,
+    /// Id of the newest init segment.
+    pub current_init: Option<u64>,
+    /// Current discontinuity sequence number.
+    pub discontinuity_sequence: u64,
+    /// The stream has ended.
+    pub ended: bool,
+}
+
+impl Window {
+    /// Looks up a segment by MSN.
+    pub fn segment(&self, msn: u64) -> Option<&SegmentEntry> {
+        let first = self.segments.front()?.msn;
+        let idx = msn.checked_sub(first)?;
+        self.segments.get(usize::try_from(idx).ok()?)
+    }
+
+    /// Drops complete segments from the front until at most `keep` complete ones remain,
+    /// and init segments no remaining segment uses (except the newest).
+    pub fn slide(&mut self, keep: usize) {
+        let complete = self.segments.iter().filter(|s| s.complete).count();
+        for _ in keep..complete {
+            self.segments.pop_front();
+        }
+        let oldest_init = self.segments.front().map(|s| s.init_id).or(self.current_init);
+        if let Some(oldest) = oldest_init {
+            self.inits.retain(|id, _| *id >= oldest);
+        }
+    }
+}
