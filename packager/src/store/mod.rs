@@ -6,10 +6,12 @@
 //! `Mutex<Window>` and its own `watch::Sender<Position>` (STYLE.md: "no single lock for the
 //! whole muxer").
 
+mod disk;
 mod rendition;
 mod stream;
 mod window;
 
+pub use disk::{write_atomic, DiskError, RenditionDir};
 pub use rendition::{Rendition, RenditionInfo, RenditionKind, SegmentBytes};
 pub use stream::{Store, Stream, StreamSettings};
 pub use window::{PartEntry, SegmentEntry};

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use bytes::Bytes;
 use tokio::sync::watch;
 
+use super::disk::{DiskError, RenditionDir};
 use super::stream::StreamSettings;
 use super::window::{PartEntry, SegmentEntry, Window};
 use crate::cmaf::{Event, InitSegment, Part, SegmentInfo};
@@ -72,6 +73,14 @@ pub struct Rendition {
     state: Mutex<Window>,
     codec_string: Mutex<Option<String>>,
     position: watch::Sender<Position>,
+    disk: Option<RenditionDir>,
+}
+
+/// What `apply` must write to disk once the lock is released.
+enum DiskWork {
+    Init(u64, Bytes),
+    Part(u64, usize, Bytes),
+    Segment(SegmentEntry, Window, Vec<SegmentEntry>),
 }
 
 impl Rendition {
@@ -79,7 +88,39 @@ impl Rendition {
     pub fn new(info: RenditionInfo, settings: Arc<StreamSettings>) -> Self {
         let first = Position { msn: settings.first_msn, part: None, complete: false, closed: false };
         let (position, _) = watch::channel(first);
-        Rendition { info, settings, state: Mutex::new(Window::default()), codec_string: Mutex::new(None), position }
+        Rendition { info, settings, state: Mutex::new(Window::default()), codec_string: Mutex::new(None), position, disk: None }
+    }
+
+    /// A rendition that keeps a copy of everything under `dir`, resuming the window a previous
+    /// run of the same epoch left there. The first new segment after a resume is marked as a
+    /// discontinuity (rfc8216bis §4.4.4.3: encoder restarted).
+    pub fn with_disk(info: RenditionInfo, settings: Arc<StreamSettings>, dir: RenditionDir) -> Result<Self, DiskError> {
+        let mut r = Rendition::new(info, settings);
+        if let Some(mut w) = dir.restore()? {
+            if let Some(last) = w.segments.back() {
+                let p = Position { msn: last.msn, part: Some(last.parts.len().saturating_sub(1) as u32), complete: true, closed: false };
+                r.position.send_replace(p);
+            }
+            w.resume_discontinuity = true;
+            r.state = Mutex::new(w);
+        }
+        r.disk = Some(dir);
+        Ok(r)
+    }
+
+    /// MSN the chunker must give its first segment: after the restored window, if any.
+    pub fn next_msn(&self) -> u64 {
+        self.lock().segments.back().map_or(self.settings.first_msn, |s| s.msn + 1)
+    }
+
+    /// Discontinuity sequence (and init id) the chunker must start at: past every restored one.
+    pub fn next_discontinuity(&self) -> u64 {
+        let w = self.lock();
+        if w.segments.is_empty() && w.current_init.is_none() {
+            0
+        } else {
+            w.discontinuity_sequence.max(w.current_init.unwrap_or(0)) + 1
+        }
     }
 
     /// Static facts.
@@ -106,19 +147,57 @@ impl Rendition {
     /// Applies one chunker event: stores bytes, slides the window, then (after the lock is
     /// dropped) publishes the new position — gohlslib's "broadcast after unlock".
     pub fn apply(&self, event: Event) {
-        let new_position = {
+        let disk = self.disk.is_some();
+        let (new_position, work) = {
             let mut w = self.lock();
             match event {
                 Event::InitReady(init) => {
+                    let work = disk.then(|| DiskWork::Init(init.id, init.bytes.clone()));
                     self.apply_init(&mut w, init);
-                    None
+                    (None, work)
                 }
-                Event::PartReady(part) => Some(self.apply_part(&mut w, part)),
-                Event::SegmentClosed(info) => self.apply_close(&mut w, info),
+                Event::PartReady(part) => {
+                    let work = disk.then(|| DiskWork::Part(part.msn, part.index as usize, part.bytes.clone()));
+                    (Some(self.apply_part(&mut w, part)), work)
+                }
+                Event::SegmentClosed(info) => {
+                    let closed = self.apply_close(&mut w, info);
+                    match closed {
+                        Some((p, seg, evicted)) => {
+                            let work = disk.then(|| DiskWork::Segment(seg, w.clone(), evicted));
+                            (Some(p), work)
+                        }
+                        None => (None, None),
+                    }
+                }
             }
         };
         if let Some(p) = new_position {
             self.position.send_replace(p);
+        }
+        if let (Some(dir), Some(work)) = (&self.disk, work) {
+            let result = match work {
+                DiskWork::Init(id, bytes) => dir.write_init(id, &bytes),
+                DiskWork::Part(msn, index, bytes) => dir.write_part(msn, index, &bytes),
+                DiskWork::Segment(seg, window, evicted) => {
+                    evicted.iter().for_each(|s| dir.remove_segment(s));
+                    dir.write_segment(&seg, &window)
+                }
+            };
+            if let Err(e) = result {
+                // The in-memory window is the source of truth; a failed disk copy is logged,
+                // not fatal, so that viewers keep being served.
+                tracing::warn!(rendition = %self.info.name, error = %e, "disk copy failed");
+            }
+        }
+    }
+
+    /// Writes the rendered media playlist to the disk copy, if there is one.
+    pub fn write_playlist(&self, text: &str) {
+        if let Some(dir) = &self.disk {
+            if let Err(e) = dir.write_playlist(text) {
+                tracing::warn!(rendition = %self.info.name, error = %e, "disk copy of playlist failed");
+            }
         }
     }
 
@@ -132,7 +211,8 @@ impl Rendition {
         let secs = part.duration as f64 / f64::from(part.timescale.max(1));
         let open = w.segments.back().is_some_and(|s| !s.complete && s.msn == part.msn);
         if !open {
-            if part.discontinuity {
+            let discontinuity = part.discontinuity || std::mem::take(&mut w.resume_discontinuity);
+            if discontinuity {
                 w.discontinuity_sequence += 1;
             }
             w.segments.push_back(SegmentEntry {
@@ -140,7 +220,7 @@ impl Rendition {
                 parts: Vec::new(),
                 duration: 0.0,
                 complete: false,
-                discontinuity: part.discontinuity,
+                discontinuity,
                 discontinuity_sequence: w.discontinuity_sequence,
                 init_id: part.init_id,
                 wallclock_ms: part.wallclock_ms,
@@ -152,14 +232,15 @@ impl Rendition {
         Position { msn: part.msn, part: Some(part.index), complete: false, closed: false }
     }
 
-    fn apply_close(&self, w: &mut Window, info: SegmentInfo) -> Option<Position> {
+    fn apply_close(&self, w: &mut Window, info: SegmentInfo) -> Option<(Position, SegmentEntry, Vec<SegmentEntry>)> {
         let seg = w.segments.back_mut().filter(|s| s.msn == info.msn)?;
         seg.complete = true;
         seg.duration = info.duration as f64 / f64::from(info.timescale.max(1));
         let last = u32::try_from(seg.parts.len().saturating_sub(1)).unwrap_or(u32::MAX);
+        let closed = seg.clone();
         let p = Position { msn: info.msn, part: Some(last), complete: true, closed: false };
-        w.slide(self.settings.window_segments);
-        Some(p)
+        let evicted = w.slide(self.settings.window_segments);
+        Some((p, closed, evicted))
     }
 
     /// Marks the rendition ended (ENDLIST) and wakes every waiter for good.

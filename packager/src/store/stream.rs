@@ -1,8 +1,10 @@
 //! A stream (its renditions and settings) and the store of all streams.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::{Arc, RwLock};
 
+use super::disk::{DiskError, RenditionDir};
 use super::rendition::{Rendition, RenditionInfo};
 use crate::playlist::MediaPlaylist;
 
@@ -39,6 +41,24 @@ impl Stream {
         let renditions =
             renditions.into_iter().map(|info| Arc::new(Rendition::new(info, Arc::clone(&settings)))).collect();
         Arc::new(Stream { settings, renditions })
+    }
+
+    /// A stream whose renditions keep a copy under `root` and resume what a previous run of
+    /// the same epoch left there.
+    pub fn with_disk(
+        settings: StreamSettings,
+        renditions: Vec<RenditionInfo>,
+        root: &Path,
+    ) -> Result<Arc<Stream>, DiskError> {
+        let settings = Arc::new(settings);
+        let renditions = renditions
+            .into_iter()
+            .map(|info| {
+                let dir = RenditionDir::new(root, &settings.name, &info.name, settings.epoch);
+                Rendition::with_disk(info, Arc::clone(&settings), dir).map(Arc::new)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Arc::new(Stream { settings, renditions }))
     }
 
     /// Its settings.

@@ -49,7 +49,7 @@ impl SegmentEntry {
 }
 
 /// Segments of one rendition, oldest first, plus the init segments they refer to.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Window {
     /// Complete segments and, last, the open one.
     pub segments: VecDeque<SegmentEntry>,
@@ -61,6 +61,8 @@ pub struct Window {
     pub discontinuity_sequence: u64,
     /// The stream has ended.
     pub ended: bool,
+    /// Restored from disk: the next new segment starts a discontinuity.
+    pub resume_discontinuity: bool,
 }
 
 impl Window {
@@ -73,14 +75,17 @@ impl Window {
 
     /// Drops complete segments from the front until at most `keep` complete ones remain,
     /// and init segments no remaining segment uses (except the newest).
-    pub fn slide(&mut self, keep: usize) {
+    /// Returns the segments dropped.
+    pub fn slide(&mut self, keep: usize) -> Vec<SegmentEntry> {
         let complete = self.segments.iter().filter(|s| s.complete).count();
+        let mut evicted = Vec::new();
         for _ in keep..complete {
-            self.segments.pop_front();
+            evicted.extend(self.segments.pop_front());
         }
         let oldest_init = self.segments.front().map(|s| s.init_id).or(self.current_init);
         if let Some(oldest) = oldest_init {
             self.inits.retain(|id, _| *id >= oldest);
         }
+        evicted
     }
 }

@@ -1,0 +1,176 @@
+//! The store: window sliding, position publishing, byte-range model, disk copy and resume.
+
+use bytes::Bytes;
+use packager::cmaf::{CodecConfig, Event, InitSegment, MediaKind, Part, SegmentInfo, TrackInfo};
+use packager::store::{RenditionInfo, RenditionKind, Stream, StreamSettings};
+
+fn settings(window: usize, byterange: bool) -> StreamSettings {
+    StreamSettings {
+        name: "live".into(),
+        epoch: 1_700_000_000,
+        target_duration: 2,
+        part_target: 1.0 / 3.0,
+        window_segments: window,
+        byterange_parts: byterange,
+        first_msn: 0,
+    }
+}
+
+fn info(name: &str) -> RenditionInfo {
+    RenditionInfo {
+        name: name.into(),
+        kind: RenditionKind::Video { width: 640, height: 360, frame_rate: 30.0 },
+        nominal_bitrate: 800_000,
+    }
+}
+
+fn init(id: u64) -> Event {
+    Event::InitReady(InitSegment {
+        id,
+        bytes: Bytes::from(format!("init-{id}")),
+        codec_string: "avc1.64001e".into(),
+        track: TrackInfo {
+            kind: MediaKind::Video { width: 640, height: 360 },
+            codec: CodecConfig::Avc { sps: vec![Bytes::from_static(b"\x67")], pps: vec![Bytes::from_static(b"\x68")] },
+            timescale: 90_000,
+            language: "und".into(),
+        },
+    })
+}
+
+fn part(msn: u64, index: u32, discontinuity: bool) -> Event {
+    Event::PartReady(Part {
+        msn,
+        index,
+        duration: 30_000,
+        timescale: 90_000,
+        independent: index == 0,
+        first_dts: (msn as i64 * 6 + index as i64) * 30_000,
+        wallclock_ms: Some(1_700_000_000_000 + (msn as i64 * 6 + index as i64) * 333),
+        init_id: 0,
+        discontinuity: discontinuity && index == 0,
+        bytes: Bytes::from(format!("part-{msn}-{index}-")),
+    })
+}
+
+fn close(msn: u64) -> Event {
+    Event::SegmentClosed(SegmentInfo { msn, duration: 180_000, timescale: 90_000, parts: 6 })
+}
+
+fn feed_segments(r: &packager::store::Rendition, from: u64, to: u64) {
+    for msn in from..to {
+        for i in 0..6 {
+            r.apply(part(msn, i, false));
+        }
+        r.apply(close(msn));
+    }
+}
+
+#[test]
+fn window_slides_and_segment_is_its_parts() {
+    let s = Stream::new(settings(3, false), vec![info("v0"), info("v1")]);
+    let r = s.rendition("v0").unwrap();
+    r.apply(init(0));
+    feed_segments(r, 0, 5);
+    let m = r.playlist_model();
+    assert_eq!(m.media_sequence, 2, "only the last 3 complete segments remain");
+    assert_eq!(m.segments.len(), 3);
+    assert!(r.part(1, 0).is_none(), "evicted part is gone");
+    let seg = r.segment(4).unwrap();
+    let joined: Vec<u8> = seg.parts.iter().flat_map(|b| b.iter().copied()).collect();
+    let expected: Vec<u8> = (0..6).flat_map(|i| r.part(4, i).unwrap().to_vec()).collect();
+    assert_eq!(joined, expected);
+    assert!(seg.complete);
+    assert!((m.segments[0].duration - 2.0).abs() < 1e-9);
+    assert_eq!(m.segments[0].map_uri.as_deref(), Some("1700000000/init-0.mp4"));
+    assert_eq!(m.segments[1].map_uri, None);
+}
+
+#[test]
+fn position_and_hint_follow_parts() {
+    let s = Stream::new(settings(5, false), vec![info("v0"), info("v1")]);
+    let r = s.rendition("v0").unwrap();
+    let rx = r.subscribe();
+    r.apply(init(0));
+    r.apply(part(0, 0, false));
+    r.apply(part(0, 1, false));
+    let p = *rx.borrow();
+    assert_eq!((p.msn, p.part, p.complete), (0, Some(1), false));
+    let m = s.media_playlist(r);
+    assert_eq!(m.preload_hint.as_ref().unwrap().uri, "1700000000/0.2.m4s");
+    assert_eq!(m.rendition_reports.len(), 1);
+    assert_eq!(m.rendition_reports[0].uri, "../v1/index.m3u8");
+    for i in 2..6 {
+        r.apply(part(0, i, false));
+    }
+    r.apply(close(0));
+    let p = r.position();
+    assert_eq!((p.msn, p.part, p.complete), (0, Some(5), true));
+    assert_eq!(s.media_playlist(r).preload_hint.unwrap().uri, "1700000000/1.0.m4s");
+    s.close();
+    assert!(r.position().closed);
+    let m = s.media_playlist(r);
+    assert!(m.ended && m.preload_hint.is_none() && m.rendition_reports.is_empty());
+}
+
+#[test]
+fn byterange_parts_address_the_segment() {
+    let s = Stream::new(settings(5, true), vec![info("v0")]);
+    let r = s.rendition("v0").unwrap();
+    r.apply(init(0));
+    r.apply(part(0, 0, false));
+    r.apply(part(0, 1, false));
+    let m = r.playlist_model();
+    let parts = &m.segments[0].parts;
+    let l0 = r.part(0, 0).unwrap().len() as u64;
+    let l1 = r.part(0, 1).unwrap().len() as u64;
+    assert_eq!(parts[0].uri, "1700000000/0.m4s");
+    assert_eq!(parts[0].byterange, Some((l0, 0)));
+    assert_eq!(parts[1].byterange, Some((l1, l0)));
+    let hint = m.preload_hint.unwrap();
+    assert_eq!((hint.uri.as_str(), hint.byterange_start), ("1700000000/0.m4s", Some(l0 + l1)));
+}
+
+#[test]
+fn disk_copy_resumes_window_with_discontinuity() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = Stream::with_disk(settings(4, false), vec![info("v0")], dir.path()).unwrap();
+        let r = s.rendition("v0").unwrap();
+        r.apply(init(0));
+        feed_segments(r, 0, 6);
+        r.apply(part(6, 0, false)); // open segment: lost on restart, its files remain
+    }
+    let base = dir.path().join("live/v0/1700000000");
+    assert!(base.join("init-0.mp4").exists());
+    assert!(base.join("5.m4s").exists() && base.join("5.3.m4s").exists());
+    assert!(!base.join("1.m4s").exists(), "evicted segment removed from disk");
+    let seg5 = std::fs::read(base.join("5.m4s")).unwrap();
+    let parts5: Vec<u8> = (0..6).flat_map(|i| std::fs::read(base.join(format!("5.{i}.m4s"))).unwrap()).collect();
+    assert_eq!(seg5, parts5);
+
+    let s = Stream::with_disk(settings(4, false), vec![info("v0")], dir.path()).unwrap();
+    let r = s.rendition("v0").unwrap();
+    assert_eq!(r.next_msn(), 6);
+    assert_eq!(r.next_discontinuity(), 1);
+    let m = r.playlist_model();
+    assert_eq!(m.media_sequence, 2);
+    assert_eq!(m.segments.len(), 4);
+    assert_eq!(r.part(5, 3).unwrap(), Bytes::from("part-5-3-"));
+    assert_eq!(r.init(0).unwrap(), Bytes::from("init-0"));
+    // The first new segment after the resume is a discontinuity.
+    r.apply(part(6, 0, false));
+    let m = r.playlist_model();
+    let last = m.segments.last().unwrap();
+    assert!(last.discontinuity);
+    assert_eq!(m.discontinuity_sequence, 0);
+}
+
+#[test]
+fn corrupt_manifest_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("live/v0")).unwrap();
+    std::fs::write(dir.path().join("live/v0/window.toml"), "epoch = [").unwrap();
+    let err = Stream::with_disk(settings(4, false), vec![info("v0")], dir.path()).unwrap_err();
+    assert!(err.to_string().contains("window.toml"), "{err}");
+}
