@@ -2,6 +2,8 @@
 //! chunker, and read back what ffprobe sees.
 #![allow(dead_code)]
 
+pub mod synth;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
