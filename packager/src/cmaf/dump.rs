@@ -53,7 +53,8 @@ fn walk(mut b: &[u8], depth: usize, out: &mut String) {
         let typ: [u8; 4] = [typ[0], typ[1], typ[2], typ[3]];
         let _ = write!(out, "{pad}{} size={size}", fourcc(&typ));
         let fields = describe(&typ, body).unwrap_or_else(|| " (truncated)".to_string());
-        let _ = writeln!(out, "{fields}");
+        // Multi-line fields (trun entries) indent one level under their box.
+        let _ = writeln!(out, "{}", fields.replace('\n', &format!("\n{pad}  ")));
         if CONTAINERS.contains(&&typ) {
             walk(body, depth + 1, out);
         } else if &typ == b"stsd" && body.len() >= 8 {
@@ -116,8 +117,7 @@ fn describe_trun(v: u8, flags: u32, d: &[u8]) -> Option<String> {
         at += 4;
     }
     for i in 0..count.min(MAX_TRUN_ENTRIES) {
-        s.push_str("\n    ");
-        let _ = write!(s, "  [{i}]");
+        let _ = write!(s, "\n[{i}]");
         for (bit, name) in [(0x100, "duration"), (0x200, "size"), (0x400, "flags"), (0x800, "cto")] {
             if flags & bit != 0 {
                 let x = be(d, at, 4)?;
@@ -131,7 +131,7 @@ fn describe_trun(v: u8, flags: u32, d: &[u8]) -> Option<String> {
         }
     }
     if count > MAX_TRUN_ENTRIES {
-        let _ = write!(s, "\n      ... {} more", count - MAX_TRUN_ENTRIES);
+        let _ = write!(s, "\n... {} more", count - MAX_TRUN_ENTRIES);
     }
     Some(s)
 }
