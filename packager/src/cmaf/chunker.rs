@@ -1,8 +1,21 @@
-//! Part and segment cutting (skeleton: the real implementation replaces this file).
+//! Part and segment cutting: the state machine that turns samples into CMAF chunks (parts)
+//! and groups them into segments, announcing each as an [`Event`].
+
+use std::collections::VecDeque;
 
 use bytes::Bytes;
 
+use super::codec_string::codec_string;
+pub use super::error::Error;
+use super::fragment::{write_fragment, FragSample};
+use super::init::write_init;
 use super::sample::{EncodedSample, TrackInfo};
+
+/// A backwards dts jump of at least this many seconds is a timestamp discontinuity (publisher
+/// restart); a smaller one is an error ([`Error::DtsNotIncreasing`]).
+pub const BACKWARD_DISCONTINUITY_SECS: f64 = 1.0;
+/// A forward dts jump of more than this many seconds is a timestamp discontinuity.
+pub const FORWARD_DISCONTINUITY_SECS: f64 = 5.0;
 
 /// Chunker settings, fixed for the life of a stream.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,12 +37,33 @@ impl Default for ChunkerConfig {
     }
 }
 
-/// Chunker errors.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// A sample was pushed before any track was set.
-    #[error("sample pushed before the track (init segment) was set")]
-    NoTrack,
+impl ChunkerConfig {
+    /// The part target in track ticks: `round(part_target * timescale)`. Every part lasts at
+    /// most this (draft-pantos-hls-rfc8216bis-22 §4.4.4.9).
+    pub fn part_target_ticks(&self, timescale: u32) -> u64 {
+        (self.part_target * timescale as f64).round() as u64
+    }
+
+    /// The segment target in track ticks: `round(segment_target * timescale)`.
+    pub fn segment_target_ticks(&self, timescale: u32) -> u64 {
+        (self.segment_target * timescale as f64).round() as u64
+    }
+
+    fn validate(&self, timescale: u32) -> Result<(), Error> {
+        if !(self.part_target.is_finite() && self.part_target > 0.0) {
+            return Err(Error::InvalidConfig(format!("part_target {} must be a positive number of seconds", self.part_target)));
+        }
+        if !(self.segment_target.is_finite() && self.segment_target >= self.part_target) {
+            return Err(Error::InvalidConfig(format!(
+                "segment_target {} must be at least part_target {}",
+                self.segment_target, self.part_target
+            )));
+        }
+        if timescale == 0 || self.part_target_ticks(timescale) == 0 {
+            return Err(Error::InvalidConfig(format!("timescale {timescale} gives a part target of 0 ticks")));
+        }
+        Ok(())
+    }
 }
 
 /// An init segment (ftyp + moov).
@@ -58,7 +92,7 @@ pub struct Part {
     pub timescale: u32,
     /// True when the part begins with a sync sample (EXT-X-PART INDEPENDENT=YES).
     pub independent: bool,
-    /// DTS of the first sample (the tfdt).
+    /// DTS of the first sample (the tfdt), i.e. the input dts plus [`Chunker::dts_shift`].
     pub first_dts: i64,
     /// Wall clock of the first sample, Unix ms, if known.
     pub wallclock_ms: Option<i64>,
@@ -94,34 +128,302 @@ pub enum Event {
     SegmentClosed(SegmentInfo),
 }
 
-/// The CMAF chunker (skeleton).
+/// A sample waiting in the open part, timestamps already shifted to the tfdt timeline.
+#[derive(Debug)]
+struct Pending {
+    dts: i64,
+    pts: i64,
+    duration: u32,
+    sync: bool,
+    data: Bytes,
+    wallclock_ms: Option<i64>,
+}
+
+#[derive(Debug)]
+struct OpenSegment {
+    msn: u64,
+    start_dts: i64,
+    duration: u64,
+    parts: u32,
+    discontinuity: bool,
+}
+
+/// The CMAF chunker: a pure state machine (no IO, no clock, no locks, no threads).
+///
+/// Contract (push/pull, as in retina's depacketizers):
+/// 1. [`set_track`](Self::set_track) first; it queues [`Event::InitReady`]. Calling it again with
+///    a different track closes the open segment and starts a discontinuity with a new init.
+/// 2. [`push`](Self::push) each sample in decode order, then drain [`pull`](Self::pull) until
+///    `None`. A part is queued as soon as it is known complete: when the next sample of the
+///    same duration would overrun the part target, the part is cut right after this sample,
+///    without waiting for the next one.
+/// 3. [`finish`](Self::finish) at end of stream flushes the open part and segment.
+///
+/// On error the sample is dropped and the chunker stays usable.
+///
+/// Rules: every part lasts at most `round(part_target * timescale)` ticks and, when samples
+/// are regular, every part but a segment's last lasts at least 85 % of it
+/// (draft-pantos-hls-rfc8216bis-22 §4.4.4.9); a segment starts with a sync sample and closes at
+/// the first sync sample at or after the segment target; a segment's bytes are its parts'
+/// bytes in order.
 #[derive(Debug)]
 pub struct Chunker {
-    #[allow(dead_code)]
     config: ChunkerConfig,
+    track: Option<TrackInfo>,
+    part_target: u64,
+    segment_target: u64,
+    init_id: u64,
+    discontinuity_seq: u64,
+    next_msn: u64,
+    sequence: u32,
+    segment: Option<OpenSegment>,
+    part: Vec<Pending>,
+    last_dts: Option<i64>,
+    shift: i64,
+    /// A discontinuity was declared and the next segment opens it.
+    pending_discontinuity: bool,
+    /// Any sample was accepted under the current init.
+    used_init: bool,
+    /// Any segment was ever opened.
+    started: bool,
+    events: VecDeque<Event>,
 }
 
 impl Chunker {
     /// A chunker with no track yet.
     pub fn new(config: ChunkerConfig) -> Self {
-        Chunker { config }
+        Chunker {
+            init_id: config.first_discontinuity,
+            discontinuity_seq: config.first_discontinuity,
+            next_msn: config.first_msn,
+            config,
+            track: None,
+            part_target: 0,
+            segment_target: 0,
+            sequence: 0,
+            segment: None,
+            part: Vec::new(),
+            last_dts: None,
+            shift: 0,
+            pending_discontinuity: false,
+            used_init: false,
+            started: false,
+            events: VecDeque::new(),
+        }
     }
+
     /// Sets (or changes) the track; a change starts a discontinuity with a new init segment.
-    pub fn set_track(&mut self, _track: TrackInfo) -> Result<(), Error> {
+    /// Setting the same track again does nothing.
+    pub fn set_track(&mut self, track: TrackInfo) -> Result<(), Error> {
+        if self.track.as_ref() == Some(&track) {
+            return Ok(());
+        }
+        self.config.validate(track.timescale)?;
+        let bytes = write_init(&track)?;
+        if self.track.is_some() && self.used_init {
+            // A codec change: rfc8216bis §4.4.4.5 (EXT-X-MAP) needs a new init and
+            // §4.4.2.3 a discontinuity, as the encoding parameters change.
+            self.close_segment(None);
+            self.open_discontinuity();
+            self.init_id = self.discontinuity_seq;
+        }
+        self.part_target = self.config.part_target_ticks(track.timescale);
+        self.segment_target = self.config.segment_target_ticks(track.timescale);
+        self.used_init = false;
+        self.events.push_back(Event::InitReady(InitSegment {
+            id: self.init_id,
+            bytes: Bytes::from(bytes),
+            codec_string: codec_string(&track.codec),
+            track: track.clone(),
+        }));
+        self.track = Some(track);
         Ok(())
     }
-    /// Pushes one sample.
-    pub fn push(&mut self, _sample: EncodedSample) -> Result<(), Error> {
-        Err(Error::NoTrack)
+
+    /// Pushes one sample (decode order). Errors leave the sample out; see [`Error`].
+    pub fn push(&mut self, s: EncodedSample) -> Result<(), Error> {
+        let Some(track) = &self.track else {
+            return Err(Error::NoTrack);
+        };
+        let timescale = track.timescale as f64;
+        if s.data.is_empty() {
+            return Err(Error::EmptySample { dts: s.dts });
+        }
+        if s.duration == 0 {
+            return Err(Error::ZeroDuration { dts: s.dts });
+        }
+        if u32::try_from(s.data.len()).is_err() {
+            return Err(Error::SampleTooLarge { dts: s.dts, size: s.data.len() });
+        }
+        if s.pts.checked_sub(s.dts).and_then(|c| i32::try_from(c).ok()).is_none() {
+            return Err(Error::CompositionOffsetOverflow { dts: s.dts, pts: s.pts });
+        }
+        if let Some(prev) = self.last_dts {
+            let step = s.dts as i128 - prev as i128;
+            let backward = (BACKWARD_DISCONTINUITY_SECS * timescale) as i128;
+            let forward = (FORWARD_DISCONTINUITY_SECS * timescale) as i128;
+            if step <= -backward || step > forward {
+                // A timestamp jump (publisher restart): rfc8216bis §4.4.2.3 requires
+                // EXT-X-DISCONTINUITY before a segment with a different timestamp sequence.
+                self.close_segment(None);
+                self.open_discontinuity();
+                self.last_dts = None;
+            } else if step <= 0 {
+                return Err(Error::DtsNotIncreasing { dts: s.dts, previous: prev });
+            }
+        }
+        let starts_timeline = self.last_dts.is_none();
+        if (self.segment.is_none() || self.pending_discontinuity) && !s.sync {
+            return Err(Error::NotSyncAtSegmentStart { dts: s.dts });
+        }
+        if starts_timeline && s.dts.saturating_add(self.shift) < 0 {
+            // tfdt is unsigned (ISO/IEC 14496-12 §8.8.12): shift the whole timeline up.
+            self.shift = s.dts.checked_neg().ok_or(Error::DtsNotIncreasing { dts: s.dts, previous: 0 })?;
+        }
+        let dts = s.dts + self.shift;
+        let pts = s.pts.saturating_add(self.shift);
+        self.last_dts = Some(s.dts);
+        self.used_init = true;
+
+        // Segments close only at a sync sample once the target is reached
+        // (rfc8216bis §4.4.4.9 parts of a segment; ISO/IEC 23000-19 §7.3.3: a CMAF segment starts
+        // with a SAP).
+        if s.sync {
+            if let Some(seg) = &self.segment {
+                if (dts - seg.start_dts) as u64 >= self.segment_target {
+                    self.close_segment(Some(dts));
+                }
+            }
+        }
+        // rfc8216bis §4.4.4.9: a part must not exceed PART-TARGET; cut before this sample if it
+        // would overrun the open part.
+        if let Some(first) = self.part.first() {
+            if (dts - first.dts) as u64 + s.duration as u64 > self.part_target {
+                self.close_part(Some(dts));
+            }
+        }
+        if self.segment.is_none() || self.pending_discontinuity {
+            self.started = true;
+            self.segment = Some(OpenSegment {
+                msn: self.next_msn,
+                start_dts: dts,
+                duration: 0,
+                parts: 0,
+                discontinuity: std::mem::take(&mut self.pending_discontinuity),
+            });
+            self.next_msn += 1;
+        }
+        let duration = s.duration;
+        self.part.push(Pending { dts, pts, duration, sync: s.sync, data: s.data, wallclock_ms: s.wallclock_ms });
+        // Latency: if a next sample of the same duration would not fit, the part is complete now.
+        let first = self.part[0].dts;
+        if (dts - first) as u64 + 2 * duration as u64 > self.part_target {
+            self.close_part(None);
+        }
+        Ok(())
     }
-    /// Marks a timestamp discontinuity (publisher reconnect): the next sample opens a new segment.
-    pub fn discontinuity(&mut self) {}
+
+    /// Marks a timestamp discontinuity (publisher reconnect): the open segment closes now and
+    /// the next sample (which must be a sync sample) opens a new segment with
+    /// `Part::discontinuity` set; its dts may be anything.
+    pub fn discontinuity(&mut self) {
+        self.close_segment(None);
+        self.open_discontinuity();
+        self.last_dts = None;
+    }
+
     /// End of stream: completes the open part and segment.
     pub fn finish(&mut self) -> Result<(), Error> {
+        self.close_segment(None);
         Ok(())
     }
+
     /// Next event, if any.
     pub fn pull(&mut self) -> Option<Event> {
-        None
+        self.events.pop_front()
+    }
+
+    /// Ticks added to every input dts/pts to keep the tfdt non-negative (ISO/IEC 14496-12
+    /// §8.8.12): `-dts` of the first sample of a timeline when that is negative (e.g. B-frame
+    /// streams starting at dts -2 frames), else 0.
+    pub fn dts_shift(&self) -> i64 {
+        self.shift
+    }
+
+    /// The part target in ticks of the current track (0 before `set_track`).
+    pub fn part_target_ticks(&self) -> u64 {
+        self.part_target
+    }
+
+    fn open_discontinuity(&mut self) {
+        if self.started && !self.pending_discontinuity {
+            self.pending_discontinuity = true;
+            self.discontinuity_seq += 1;
+        }
+    }
+
+    /// Closes the open part. `next_dts` is the dts of the sample that follows, when known: it
+    /// gives the last sample's real duration (if that keeps the part within target).
+    fn close_part(&mut self, next_dts: Option<i64>) {
+        if self.part.is_empty() {
+            return;
+        }
+        let Some(seg) = self.segment.as_mut() else {
+            return;
+        };
+        let samples = std::mem::take(&mut self.part);
+        let first_dts = samples[0].dts;
+        let n = samples.len();
+        let mut frags = Vec::with_capacity(n);
+        let mut total: u64 = 0;
+        for (i, p) in samples.iter().enumerate() {
+            // Inside a part, a sample lasts until the next one starts, so that the fragment's
+            // decode times reproduce the input dts exactly (ISO/IEC 14496-12 §8.8.8: dts of
+            // sample n+1 = dts of sample n + its duration).
+            let next = samples.get(i + 1).map(|q| q.dts).or(next_dts);
+            let mut d = p.duration;
+            if let Some(nd) = next.and_then(|nd| u32::try_from(nd - p.dts).ok()).filter(|&d| d > 0) {
+                if i + 1 < n || (p.dts - first_dts) as u64 + nd as u64 <= self.part_target {
+                    d = nd;
+                }
+            }
+            total += d as u64;
+            frags.push(FragSample {
+                duration: d,
+                sync: p.sync,
+                composition_offset: (p.pts - p.dts) as i32,
+                data: p.data.clone(),
+            });
+        }
+        self.sequence = self.sequence.wrapping_add(1).max(1);
+        let bytes = write_fragment(self.sequence, first_dts as u64, &frags);
+        let timescale = self.track.as_ref().map_or(0, |t| t.timescale);
+        self.events.push_back(Event::PartReady(Part {
+            msn: seg.msn,
+            index: seg.parts,
+            duration: total,
+            timescale,
+            independent: samples[0].sync,
+            first_dts,
+            wallclock_ms: samples[0].wallclock_ms,
+            init_id: self.init_id,
+            discontinuity: seg.discontinuity && seg.parts == 0,
+            bytes,
+        }));
+        seg.parts += 1;
+        seg.duration += total;
+    }
+
+    fn close_segment(&mut self, next_dts: Option<i64>) {
+        self.close_part(next_dts);
+        if let Some(seg) = self.segment.take() {
+            let timescale = self.track.as_ref().map_or(0, |t| t.timescale);
+            self.events.push_back(Event::SegmentClosed(SegmentInfo {
+                msn: seg.msn,
+                duration: seg.duration,
+                timescale,
+                parts: seg.parts,
+            }));
+        }
     }
 }

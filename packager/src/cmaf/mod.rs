@@ -2,10 +2,25 @@
 //! parts (moof+mdat CMAF chunks) and segments. No IO, no clock, no locks.
 //!
 //! Owned by this module: box writing (ftyp/moov/moof/mdat), part and segment cutting,
-//! RFC 6381 codec strings.
+//! RFC 6381 codec strings, NAL/parameter-set helpers for the transcoder, box dumps.
 
+mod boxes;
 mod chunker;
+mod codec_string;
+mod dump;
+mod error;
+mod fragment;
+mod init;
+mod nal;
+mod params;
 mod sample;
 
-pub use chunker::{Chunker, ChunkerConfig, Error, Event, InitSegment, Part, SegmentInfo};
+pub use chunker::{
+    Chunker, ChunkerConfig, Event, InitSegment, Part, SegmentInfo, BACKWARD_DISCONTINUITY_SECS,
+    FORWARD_DISCONTINUITY_SECS,
+};
+pub use codec_string::codec_string;
+pub use dump::dump;
+pub use error::Error;
+pub use nal::{annexb_nal_units, annexb_to_length_prefixed, length_prefixed_nal_units};
 pub use sample::{CodecConfig, EncodedSample, MediaKind, TrackInfo};

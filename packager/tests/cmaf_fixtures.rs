@@ -1,0 +1,130 @@
+//! The chunker over every media fixture, checked by ffprobe/ffmpeg (decoders we did not write):
+//! frame count, every pts/dts/key flag/size, segment starts, part concatenation, tfdt continuity.
+
+mod common;
+
+use common::{chunk, decode_errors, demux, fixture, probe_frame_pts, probe_packets, write_file, Demuxed, Output, Want};
+use packager::cmaf::{dump, ChunkerConfig};
+
+/// Runs the whole check for one stream of one fixture and returns what it produced.
+fn check(name: &str, want: Want) -> (Demuxed, Output) {
+    let d = demux(&fixture(name), want);
+    assert!(!d.samples.is_empty(), "{name}: no samples");
+    let cfg = ChunkerConfig::default();
+    let out = chunk(&d, cfg.clone());
+    assert_eq!(out.inits.len(), 1, "{name}: one init");
+    let init = &out.inits[0];
+    let target = cfg.part_target_ticks(d.track.timescale);
+    let shift = out.dts_shift;
+
+    // The whole stream: init + every part, through ffprobe.
+    let parts: Vec<&[u8]> = out.parts.iter().map(|p| &p.bytes[..]).collect();
+    let file = write_file(&init.bytes, &parts);
+    let probed = probe_packets(file.path());
+    assert_eq!(probed.len(), d.samples.len(), "{name} {want:?}: frame count");
+    for (i, (p, s)) in probed.iter().zip(&d.samples).enumerate() {
+        assert_eq!((p.pts, p.dts), (s.pts + shift, s.dts + shift), "{name} {want:?}: packet {i} pts/dts");
+        assert_eq!(p.key, s.sync, "{name} {want:?}: packet {i} key flag");
+        assert_eq!(p.size, s.data.len(), "{name} {want:?}: packet {i} size");
+    }
+
+    // Parts: within target, tfdt continuous, tfdt in the bytes equals first_dts.
+    for (i, p) in out.parts.iter().enumerate() {
+        assert!(p.duration <= target, "{name}: part {i} lasts {} > target {target}", p.duration);
+        assert!(dump(&p.bytes).contains(&format!("base_media_decode_time={}", p.first_dts)), "{name}: part {i} tfdt");
+        if let Some(next) = out.parts.get(i + 1) {
+            assert_eq!(p.first_dts + p.duration as i64, next.first_dts, "{name}: tfdt continuity after part {i}");
+            if next.msn == p.msn {
+                // rfc8216bis §4.4.4.9: all but a segment's last part last at least 85 % of PART-TARGET.
+                assert!(p.duration * 100 >= target * 85, "{name}: part {i} lasts {} < 85% of {target}", p.duration);
+            }
+        }
+    }
+
+    // Segments: parts in order, begin with a key frame, bytes are the parts concatenated.
+    assert!(!out.segments.is_empty());
+    let mut expected_msn = 0;
+    for seg in &out.segments {
+        assert_eq!(seg.msn, expected_msn, "{name}: msn sequence");
+        expected_msn += 1;
+        let mine: Vec<_> = out.parts.iter().filter(|p| p.msn == seg.msn).collect();
+        assert_eq!(mine.len() as u32, seg.parts, "{name}: segment {} part count", seg.msn);
+        assert_eq!(mine.iter().map(|p| p.duration).sum::<u64>(), seg.duration);
+        assert!(mine.iter().enumerate().all(|(i, p)| p.index == i as u32));
+        assert!(mine[0].independent, "{name}: segment {} starts independent", seg.msn);
+        let bytes: Vec<u8> = mine.iter().flat_map(|p| p.bytes.iter().copied()).collect();
+        let seg_file = write_file(&init.bytes, &[&bytes]);
+        let sp = probe_packets(seg_file.path());
+        assert!(sp[0].key, "{name}: segment {} begins with a key frame", seg.msn);
+        let first = mine[0].first_dts;
+        assert_eq!(sp[0].dts, first, "{name}: segment {} first dts", seg.msn);
+    }
+    // Every segment but the last is at least the 2 s target.
+    for seg in &out.segments[..out.segments.len() - 1] {
+        assert!(seg.duration >= cfg.segment_target_ticks(seg.timescale), "{name}: segment {} short", seg.msn);
+    }
+    (d, out)
+}
+
+/// Decodes init + all parts with ffmpeg (no error), and checks frames come out in presentation
+/// order with exactly the input's presentation times.
+fn check_decode(name: &str, want: Want) {
+    let (d, out) = check(name, want);
+    let parts: Vec<&[u8]> = out.parts.iter().map(|p| &p.bytes[..]).collect();
+    let file = write_file(&out.inits[0].bytes, &parts);
+    let errs = decode_errors(file.path());
+    assert!(errs.trim().is_empty(), "{name}: ffmpeg decode errors: {errs}");
+    let frames = probe_frame_pts(file.path());
+    let mut expect: Vec<i64> = d.samples.iter().map(|s| s.pts + out.dts_shift).collect();
+    expect.sort_unstable();
+    assert_eq!(frames, expect, "{name}: decoded frames in presentation order");
+}
+
+#[test]
+fn h264_aac_bframes_video_decodes_in_presentation_order() {
+    check_decode("h264_aac_bframes.mp4", Want::Video);
+    let (_, out) = check("h264_aac_bframes.mp4", Want::Video);
+    assert_eq!(out.inits[0].codec_string, "avc1.64000d");
+}
+
+#[test]
+fn h264_aac_bframes_audio() {
+    let (_, out) = check("h264_aac_bframes.mp4", Want::Audio);
+    assert_eq!(out.inits[0].codec_string, "mp4a.40.2");
+}
+
+#[test]
+fn h264_nobframes_video_and_audio() {
+    check_decode("h264_nobframes.mp4", Want::Video);
+    check("h264_nobframes.mp4", Want::Audio);
+}
+
+#[test]
+fn hevc_decodes_in_presentation_order() {
+    check_decode("hevc.mp4", Want::Video);
+    let (_, out) = check("hevc.mp4", Want::Video);
+    assert!(out.inits[0].codec_string.starts_with("hvc1.1.6.L"), "{}", out.inits[0].codec_string);
+}
+
+#[test]
+fn audio_only() {
+    check_decode("audio_only.m4a", Want::Audio);
+}
+
+#[test]
+fn video_only() {
+    check_decode("video_only.mp4", Want::Video);
+}
+
+#[test]
+fn odd_size_high444() {
+    check_decode("odd_size.mp4", Want::Video);
+}
+
+#[test]
+fn ntsc_ts_annexb_29_97() {
+    let (d, out) = check("ntsc.ts", Want::Video);
+    assert!(d.samples.iter().all(|s| s.duration == 3003));
+    assert_eq!(out.dts_shift, 0);
+    check_decode("ntsc.ts", Want::Video);
+}
