@@ -18,10 +18,22 @@ fn parse_table() {
         ("?_HLS_msn=5&_HLS_part=2", d(Some(5), Some(2), Skip::No)),
         ("_HLS_part=2&_HLS_msn=5", d(Some(5), Some(2), Skip::No)),
         ("_HLS_skip=YES", d(None, None, Skip::Yes)),
-        ("_HLS_skip=v2&_HLS_msn=0&_HLS_part=0", d(Some(0), Some(0), Skip::V2)),
-        ("foo=bar&_HLS_msn=7&&x&_HLS_other=1", d(Some(7), None, Skip::No)),
-        ("_HLS_msn=18446744073709551615", d(Some(u64::MAX), None, Skip::No)),
-        ("_HLS_msn=1&_HLS_part=4294967295", d(Some(1), Some(u32::MAX), Skip::No)),
+        (
+            "_HLS_skip=v2&_HLS_msn=0&_HLS_part=0",
+            d(Some(0), Some(0), Skip::V2),
+        ),
+        (
+            "foo=bar&_HLS_msn=7&&x&_HLS_other=1",
+            d(Some(7), None, Skip::No),
+        ),
+        (
+            "_HLS_msn=18446744073709551615",
+            d(Some(u64::MAX), None, Skip::No),
+        ),
+        (
+            "_HLS_msn=1&_HLS_part=4294967295",
+            d(Some(1), Some(u32::MAX), Skip::No),
+        ),
         ("_HLS_msn=007", d(Some(7), None, Skip::No)),
         ("_hls_msn=5", d(None, None, Skip::No)), // names are case-sensitive; unknown → ignored
         ("foo=1&foo=2", d(None, None, Skip::No)),
@@ -34,25 +46,82 @@ fn parse_table() {
     let err: &[(&str, E)] = &[
         ("_HLS_msn", E::Empty { name: msn }),
         ("_HLS_msn=", E::Empty { name: msn }),
-        ("_HLS_msn=-1", E::Negative { name: msn, value: "-1".into() }),
-        ("_HLS_msn=1&_HLS_part=-3", E::Negative { name: part, value: "-3".into() }),
-        ("_HLS_msn=18446744073709551616", E::TooLarge { name: msn, value: "18446744073709551616".into() }),
-        ("_HLS_msn=1&_HLS_part=4294967296", E::TooLarge { name: part, value: "4294967296".into() }),
-        ("_HLS_msn=99999999999999999999999", E::TooLarge { name: msn, value: "99999999999999999999999".into() }),
+        (
+            "_HLS_msn=-1",
+            E::Negative {
+                name: msn,
+                value: "-1".into(),
+            },
+        ),
+        (
+            "_HLS_msn=1&_HLS_part=-3",
+            E::Negative {
+                name: part,
+                value: "-3".into(),
+            },
+        ),
+        (
+            "_HLS_msn=18446744073709551616",
+            E::TooLarge {
+                name: msn,
+                value: "18446744073709551616".into(),
+            },
+        ),
+        (
+            "_HLS_msn=1&_HLS_part=4294967296",
+            E::TooLarge {
+                name: part,
+                value: "4294967296".into(),
+            },
+        ),
+        (
+            "_HLS_msn=99999999999999999999999",
+            E::TooLarge {
+                name: msn,
+                value: "99999999999999999999999".into(),
+            },
+        ),
         ("_HLS_msn=1&_HLS_msn=1", E::Duplicate { name: msn }),
-        ("_HLS_msn=1&_HLS_part=1&_HLS_part=2", E::Duplicate { name: part }),
-        ("_HLS_skip=YES&_HLS_skip=YES", E::Duplicate { name: "_HLS_skip" }),
-        ("_HLS_skip=yes", E::InvalidSkip { value: "yes".into() }),
+        (
+            "_HLS_msn=1&_HLS_part=1&_HLS_part=2",
+            E::Duplicate { name: part },
+        ),
+        (
+            "_HLS_skip=YES&_HLS_skip=YES",
+            E::Duplicate { name: "_HLS_skip" },
+        ),
+        (
+            "_HLS_skip=yes",
+            E::InvalidSkip {
+                value: "yes".into(),
+            },
+        ),
         ("_HLS_skip=V2", E::InvalidSkip { value: "V2".into() }),
         ("_HLS_skip=", E::Empty { name: "_HLS_skip" }),
         ("_HLS_part=1", E::PartWithoutMsn),
         ("_HLS_skip=YES&_HLS_part=0", E::PartWithoutMsn),
     ];
     for (query, want) in err {
-        assert_eq!(Directive::parse(query).as_ref(), Err(want), "query {query:?}");
+        assert_eq!(
+            Directive::parse(query).as_ref(),
+            Err(want),
+            "query {query:?}"
+        );
     }
-    for malformed in ["_HLS_msn=1a", "_HLS_msn=+1", "_HLS_msn=%31", "_HLS_msn= 1", "_HLS_msn=1.0", "_HLS_msn=0x10", "_HLS_msn=--1", "_HLS_msn=-"] {
-        assert!(matches!(Directive::parse(malformed), Err(E::Malformed(_))), "query {malformed:?}");
+    for malformed in [
+        "_HLS_msn=1a",
+        "_HLS_msn=+1",
+        "_HLS_msn=%31",
+        "_HLS_msn= 1",
+        "_HLS_msn=1.0",
+        "_HLS_msn=0x10",
+        "_HLS_msn=--1",
+        "_HLS_msn=-",
+    ] {
+        assert!(
+            matches!(Directive::parse(malformed), Err(E::Malformed(_))),
+            "query {malformed:?}"
+        );
     }
     // A huge value is refused without echoing all of it.
     let long = format!("_HLS_msn={}", "9".repeat(10_000));
@@ -60,8 +129,17 @@ fn parse_table() {
     assert!(e.to_string().len() < 100, "{e}");
 }
 
+/// (position, _HLS_msn, _HLS_part, expected decision, why).
+type Case = (Position, Option<u64>, Option<u32>, Decision, &'static str);
+
 fn pos(msn: u64, part: Option<u32>, complete: bool) -> Position {
-    Position { msn, part, complete, advance_part_limit: Some(6), ..Position::default() }
+    Position {
+        msn,
+        part,
+        complete,
+        advance_part_limit: Some(6),
+        ..Position::default()
+    }
 }
 
 #[test]
@@ -71,54 +149,121 @@ fn decide_table() {
     let open = pos(10, Some(2), false);
     // Segment 10 complete (parts 0..=3), no part of 11 yet.
     let closed = pos(10, Some(3), true);
-    let cases: &[(Position, Option<u64>, Option<u32>, Decision, &str)] = &[
+    let cases: &[Case] = &[
         (open, None, None, Ready, "plain reload"),
         (open, None, Some(1), TooFar, "_HLS_part alone is 400"),
         (open, Some(9), None, Ready, "segment 9 is complete"),
-        (open, Some(10), None, Wait, "segment 10 has parts but no EXTINF yet"),
+        (
+            open,
+            Some(10),
+            None,
+            Wait,
+            "segment 10 has parts but no EXTINF yet",
+        ),
         (open, Some(3), Some(99), Ready, "old segment, any part"),
         (open, Some(10), Some(2), Ready, "newest part"),
         (open, Some(10), Some(0), Ready, "older part"),
         (open, Some(10), Some(3), Wait, "next part"),
         (open, Some(10), Some(8), Wait, "6 parts ahead: at the limit"),
-        (open, Some(10), Some(9), TooFar, "7 parts ahead: past the Advance Part Limit"),
+        (
+            open,
+            Some(10),
+            Some(9),
+            TooFar,
+            "7 parts ahead: past the Advance Part Limit",
+        ),
         (open, Some(11), None, Wait, "last complete + 2"),
-        (open, Some(11), Some(0), Wait, "last complete + 2, part 0: MUST defer"),
+        (
+            open,
+            Some(11),
+            Some(0),
+            Wait,
+            "last complete + 2, part 0: MUST defer",
+        ),
         (open, Some(11), Some(5), Wait, "at least 6 parts ahead"),
         (open, Some(11), Some(6), TooFar, "at least 7 parts ahead"),
         (open, Some(12), Some(0), TooFar, "last complete + 3"),
         (open, Some(12), None, TooFar, "last complete + 3"),
         (closed, Some(10), None, Ready, "segment 10 complete"),
         (closed, Some(10), Some(3), Ready, "its last part"),
-        (closed, Some(10), Some(4), Wait, "past the final part → part 0 of 11"),
-        (closed, Some(10), Some(4000), Wait, "far past the final part is still part 0 of 11"),
+        (
+            closed,
+            Some(10),
+            Some(4),
+            Wait,
+            "past the final part → part 0 of 11",
+        ),
+        (
+            closed,
+            Some(10),
+            Some(4000),
+            Wait,
+            "far past the final part is still part 0 of 11",
+        ),
         (closed, Some(11), Some(0), Wait, "next segment's first part"),
         (closed, Some(12), Some(0), Wait, "last complete + 2, part 0"),
         (closed, Some(12), Some(4), Wait, "at least 6 parts ahead"),
         (closed, Some(12), Some(5), TooFar, "at least 7 parts ahead"),
         (closed, Some(13), None, TooFar, "last complete + 3"),
         (closed, Some(u64::MAX), Some(u32::MAX), TooFar, "absurd"),
-        (Position::default(), Some(0), Some(0), Wait, "nothing published yet"),
-        (Position::default(), Some(0), None, Wait, "nothing published yet"),
-        (Position::default(), Some(1), Some(0), Wait, "no complete segment: msn 1 is last + 2"),
-        (Position::default(), Some(2), None, TooFar, "no complete segment: msn 2 is last + 3"),
+        (
+            Position::default(),
+            Some(0),
+            Some(0),
+            Wait,
+            "nothing published yet",
+        ),
+        (
+            Position::default(),
+            Some(0),
+            None,
+            Wait,
+            "nothing published yet",
+        ),
+        (
+            Position::default(),
+            Some(1),
+            Some(0),
+            Wait,
+            "no complete segment: msn 1 is last + 2",
+        ),
+        (
+            Position::default(),
+            Some(2),
+            None,
+            TooFar,
+            "no complete segment: msn 2 is last + 3",
+        ),
     ];
     for (position, msn, part, want, why) in cases {
         let got = decide(*position, d(*msn, *part, Skip::No));
         assert_eq!(got, *want, "{why}: {position:?} msn={msn:?} part={part:?}");
     }
     // ENDLIST: directives are ignored (§6.2.5.2), even absurd ones.
-    let ended = Position { ended: true, closed: true, ..closed };
+    let ended = Position {
+        ended: true,
+        closed: true,
+        ..closed
+    };
     for (msn, part) in [(Some(u64::MAX), Some(7)), (None, Some(1)), (Some(11), None)] {
         assert_eq!(decide(ended, d(msn, part, Skip::Yes)), Ready);
     }
     // `closed` alone does not change the decision: the origin turns Wait into 503.
-    let stopped = Position { closed: true, ..open };
+    let stopped = Position {
+        closed: true,
+        ..open
+    };
     assert_eq!(decide(stopped, d(Some(10), Some(3), Skip::No)), Wait);
     assert_eq!(decide(stopped, d(Some(10), Some(2), Skip::No)), Ready);
     // Without a part limit only the MSN window applies.
-    let unlimited = Position { advance_part_limit: None, ..open };
-    assert_eq!(decide(unlimited, d(Some(10), Some(u32::MAX), Skip::No)), Wait);
+    let unlimited = Position {
+        advance_part_limit: None,
+        ..open
+    };
+    assert_eq!(
+        decide(unlimited, d(Some(10), Some(u32::MAX), Skip::No)),
+        Wait
+    );
     // The store's limit comes from the part target.
     assert_eq!(rules::advance_part_limit(0.5), 6);
 }
@@ -135,13 +280,23 @@ impl Stream {
         let newest = self.published - 1;
         let msn = newest / u64::from(self.k);
         let part = (newest % u64::from(self.k)) as u32;
-        Position { msn, part: Some(part), complete: part == self.k - 1, advance_part_limit: Some(limit), ..Position::default() }
+        Position {
+            msn,
+            part: Some(part),
+            complete: part == self.k - 1,
+            advance_part_limit: Some(limit),
+            ..Position::default()
+        }
     }
 
     /// Index (0-based, stream-wide) of the part a request waits for, with "past the final part
     /// of a parent → part 0 of the next" applied.
     fn wanted_index(&self, msn: u64, part: u32) -> u64 {
-        let part = if part >= self.k { return (msn + 1) * u64::from(self.k) } else { part };
+        let part = if part >= self.k {
+            return (msn + 1) * u64::from(self.k);
+        } else {
+            part
+        };
         msn * u64::from(self.k) + u64::from(part)
     }
 }
@@ -159,7 +314,13 @@ fn decide_matches_the_spec_words_exhaustively() {
                     let segment_ready = (msn as i64) <= last_complete;
                     let msn_too_far = msn as i64 > last_complete + 2;
                     let got = decide(position, d(Some(msn), None, Skip::No));
-                    let want = if msn_too_far { Decision::TooFar } else if segment_ready { Decision::Ready } else { Decision::Wait };
+                    let want = if msn_too_far {
+                        Decision::TooFar
+                    } else if segment_ready {
+                        Decision::Ready
+                    } else {
+                        Decision::Wait
+                    };
                     assert_eq!(got, want, "k={k} published={published} msn={msn}");
                     for part in 0..=(k + 2) {
                         let wanted = stream.wanted_index(msn, part);
@@ -178,12 +339,20 @@ fn decide_matches_the_spec_words_exhaustively() {
                         } else if msn == position.msn {
                             (wanted + 1).saturating_sub(published)
                         } else {
-                            let rest_of_open = if position.complete { 0 } else { u64::from(k) - 1 - last };
-                            rest_of_open + (msn - position.msn - 1) * u64::from(k) + u64::from(part) + 1
+                            let rest_of_open = if position.complete {
+                                0
+                            } else {
+                                u64::from(k) - 1 - last
+                            };
+                            rest_of_open
+                                + (msn - position.msn - 1) * u64::from(k)
+                                + u64::from(part)
+                                + 1
                         };
                         // Where decide can count the distance exactly; elsewhere it counts a
                         // lower bound (parts of the open segment still to come are unknown).
-                        let exact = msn == position.msn || (msn == position.msn + 1 && position.complete);
+                        let exact =
+                            msn == position.msn || (msn == position.msn + 1 && position.complete);
                         let got = decide(position, d(Some(msn), Some(part), Skip::No));
                         let ctx = format!("k={k} limit={limit} published={published} msn={msn} part={part} got={got:?} distance={distance}");
                         if ready {
@@ -191,7 +360,11 @@ fn decide_matches_the_spec_words_exhaustively() {
                         } else if msn_too_far {
                             assert_eq!(got, Decision::TooFar, "{ctx}");
                         } else if exact {
-                            let want = if distance > u64::from(limit) { Decision::TooFar } else { Decision::Wait };
+                            let want = if distance > u64::from(limit) {
+                                Decision::TooFar
+                            } else {
+                                Decision::Wait
+                            };
                             assert_eq!(got, want, "{ctx}");
                         } else if got == Decision::TooFar {
                             // Refused only when really past the Advance Part Limit.

@@ -18,7 +18,9 @@ const EPOCH: u64 = 1_700_000_000;
 const START_MS: i64 = 1_700_000_000_000;
 
 fn golden_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/golden").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/golden")
+        .join(name)
 }
 
 /// Compares `text` with the golden file, or rewrites it under `UPDATE_GOLDEN=1`.
@@ -29,14 +31,24 @@ fn assert_golden(name: &str, text: &str) {
         std::fs::write(&path, text).expect("write golden");
         return;
     }
-    let want = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1 to create it)", path.display()));
+    let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with UPDATE_GOLDEN=1 to create it)",
+            path.display()
+        )
+    });
     assert_eq!(text, want, "{name} differs from its golden file");
 }
 
 /// Segments `first..first+count` of `part_count` parts of `part_secs` each, PDT from
 /// `START_MS` at `first_offset_ms`.
-fn segments(first: u64, count: u64, part_count: u32, part_secs: f64, first_offset_ms: i64) -> Vec<Segment> {
+fn segments(
+    first: u64,
+    count: u64,
+    part_count: u32,
+    part_secs: f64,
+    first_offset_ms: i64,
+) -> Vec<Segment> {
     (0..count)
         .map(|i| {
             let msn = first + i;
@@ -46,7 +58,9 @@ fn segments(first: u64, count: u64, part_count: u32, part_secs: f64, first_offse
                 duration: part_secs * f64::from(part_count),
                 complete: true,
                 program_date_time_ms: Some(
-                    START_MS + first_offset_ms + (i as f64 * part_secs * f64::from(part_count) * 1000.0) as i64,
+                    START_MS
+                        + first_offset_ms
+                        + (i as f64 * part_secs * f64::from(part_count) * 1000.0) as i64,
                 ),
                 parts: (0..part_count)
                     .map(|p| PartTag {
@@ -81,10 +95,21 @@ fn live() -> MediaPlaylist {
         media_sequence: 10,
         discontinuity_sequence: 0,
         segments: segs,
-        preload_hint: Some(PreloadHint { uri: uri::part_uri(EPOCH, 16, 2), byterange_start: None }),
+        preload_hint: Some(PreloadHint {
+            uri: uri::part_uri(EPOCH, 16, 2),
+            byterange_start: None,
+        }),
         rendition_reports: vec![
-            RenditionReport { uri: uri::rendition_report_uri("360p"), last_msn: 16, last_part: Some(1) },
-            RenditionReport { uri: uri::rendition_report_uri("audio"), last_msn: 16, last_part: Some(1) },
+            RenditionReport {
+                uri: uri::rendition_report_uri("360p"),
+                last_msn: 16,
+                last_part: Some(1),
+            },
+            RenditionReport {
+                uri: uri::rendition_report_uri("audio"),
+                last_msn: 16,
+                last_part: Some(1),
+            },
         ],
         independent_segments: true,
         map_uri: Some(uri::init_uri(EPOCH, 0)),
@@ -108,7 +133,12 @@ fn live_with_parts_hint_reports_and_pdt() {
     assert_eq!(read.version, 6);
     // Parts only for segments starting within 3 × 2 s of the end (end = 13 s after msn 10):
     // msn 14 starts 5 s before the end, msn 13 starts 7 s before: pruned.
-    let with_parts: Vec<u64> = read.segments.iter().filter(|s| !s.parts.is_empty()).map(|s| s.msn).collect();
+    let with_parts: Vec<u64> = read
+        .segments
+        .iter()
+        .filter(|s| !s.parts.is_empty())
+        .map(|s| s.msn)
+        .collect();
     assert_eq!(with_parts, vec![14, 15]);
     assert_eq!(read.open.as_ref().map(|o| o.parts.len()), Some(2));
     assert_eq!(read.preload_hint.as_deref(), Some("1700000000/16.2.m4s"));
@@ -129,8 +159,11 @@ fn discontinuity_with_a_new_map() {
     let text = pl.render(Skip::No);
     let read = check(&text);
     assert_golden("playlist_discontinuity.m3u8", &text);
-    let maps: Vec<(u64, bool, Option<String>)> =
-        read.segments.iter().map(|s| (s.msn, s.map_tag, s.map.clone())).collect();
+    let maps: Vec<(u64, bool, Option<String>)> = read
+        .segments
+        .iter()
+        .map(|s| (s.msn, s.map_tag, s.map.clone()))
+        .collect();
     assert_eq!(maps[0], (10, true, Some("1700000000/init-0.mp4".into())));
     assert_eq!(maps[3], (13, true, Some("1700000000/init-1.mp4".into())));
     assert_eq!(maps[4], (14, false, Some("1700000000/init-1.mp4".into())));
@@ -146,7 +179,10 @@ fn long_live(first: u64) -> MediaPlaylist {
     // The init was announced by a segment that slid out: only the playlist-level map remains.
     pl.segments = segs;
     pl.media_sequence = first;
-    pl.preload_hint = Some(PreloadHint { uri: uri::part_uri(EPOCH, first + 20, 1), byterange_start: None });
+    pl.preload_hint = Some(PreloadHint {
+        uri: uri::part_uri(EPOCH, first + 20, 1),
+        byterange_start: None,
+    });
     // A discontinuity inside the part that will be skipped.
     pl.segments[2].discontinuity = true;
     pl.segments[2].map_uri = Some(uri::init_uri(EPOCH, 1));
@@ -176,14 +212,20 @@ fn delta_update_skips_and_reconstructs() {
     assert_eq!(full_read.version, 6);
     // The first listed segment still has its init and its PDT.
     assert_eq!(delta_read.segments[0].msn, 114);
-    assert_eq!(delta_read.segments[0].map.as_deref(), Some("1700000000/init-1.mp4"));
+    assert_eq!(
+        delta_read.segments[0].map.as_deref(),
+        Some("1700000000/init-1.mp4")
+    );
     assert!(delta_read.segments[0].pdt.is_some());
 
     // A client holding the full playlist of one segment ago applies the delta and gets
     // exactly the current full playlist.
     let mut previous = long_live(99);
     previous.segments.truncate(20); // msn 99..=118, no part of 119 yet
-    previous.preload_hint = Some(PreloadHint { uri: uri::part_uri(EPOCH, 119, 0), byterange_start: None });
+    previous.preload_hint = Some(PreloadHint {
+        uri: uri::part_uri(EPOCH, 119, 0),
+        byterange_start: None,
+    });
     // Same stream: the discontinuity and init-1 are at msn 102.
     previous.segments[2].discontinuity = false;
     previous.segments[2].map_uri = None;
@@ -218,17 +260,29 @@ fn byte_range_parts() {
         let open_uri = uri::segment_uri(EPOCH, s.msn);
         for (i, p) in s.parts.iter_mut().enumerate() {
             let len = 10_000 + 100 * i as u64;
-            p.uri = if s.complete { seg_uri.clone() } else { open_uri.clone() };
+            p.uri = if s.complete {
+                seg_uri.clone()
+            } else {
+                open_uri.clone()
+            };
             p.byterange = Some((len, offset));
             offset += len;
         }
     }
-    pl.preload_hint = Some(PreloadHint { uri: uri::segment_uri(EPOCH, 16), byterange_start: Some(20_100) });
+    pl.preload_hint = Some(PreloadHint {
+        uri: uri::segment_uri(EPOCH, 16),
+        byterange_start: Some(20_100),
+    });
     let text = pl.render(Skip::No);
     let read = check(&text);
     assert_golden("playlist_byterange.m3u8", &text);
-    assert_eq!(read.segments[5].parts[1].byterange.as_deref(), Some("10100@10000"));
-    assert!(text.contains("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"1700000000/16.m4s\",BYTERANGE-START=20100\n"));
+    assert_eq!(
+        read.segments[5].parts[1].byterange.as_deref(),
+        Some("10100@10000")
+    );
+    assert!(text.contains(
+        "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"1700000000/16.m4s\",BYTERANGE-START=20100\n"
+    ));
 }
 
 #[test]
@@ -256,7 +310,10 @@ fn vod_playlist() {
         map_uri: Some(uri::init_uri(EPOCH, 0)),
         // Present in the model, never written in a VOD view.
         part_target: 1.0,
-        preload_hint: Some(PreloadHint { uri: "x".into(), byterange_start: None }),
+        preload_hint: Some(PreloadHint {
+            uri: "x".into(),
+            byterange_start: None,
+        }),
         ..MediaPlaylist::default()
     };
     let text = pl.render(Skip::Yes);
@@ -301,9 +358,27 @@ fn multivariant() -> MultivariantPlaylist {
     MultivariantPlaylist {
         independent_segments: true,
         variants: vec![
-            variant("1080p", 5_500_000, 5_000_000, "avc1.640028,mp4a.40.2", (1920, 1080)),
-            variant("720p", 3_300_000, 3_000_000, "avc1.64001f,mp4a.40.2", (1280, 720)),
-            variant("360p", 880_000, 800_000, "avc1.64001e,mp4a.40.2", (640, 360)),
+            variant(
+                "1080p",
+                5_500_000,
+                5_000_000,
+                "avc1.640028,mp4a.40.2",
+                (1920, 1080),
+            ),
+            variant(
+                "720p",
+                3_300_000,
+                3_000_000,
+                "avc1.64001f,mp4a.40.2",
+                (1280, 720),
+            ),
+            variant(
+                "360p",
+                880_000,
+                800_000,
+                "avc1.64001e,mp4a.40.2",
+                (640, 360),
+            ),
         ],
         audio: vec![AudioRendition {
             group_id: "aac".into(),
@@ -327,7 +402,10 @@ fn multivariant_playlist() {
     assert_eq!(parsed.variants[1].uri, "720p/index.m3u8");
     assert_eq!(parsed.variants[1].bandwidth, 3_300_000);
     assert_eq!(parsed.variants[1].frame_rate, Some(29.97));
-    assert_eq!(parsed.alternatives[0].uri.as_deref(), Some("audio/index.m3u8"));
+    assert_eq!(
+        parsed.alternatives[0].uri.as_deref(),
+        Some("audio/index.m3u8")
+    );
     assert!(parsed.alternatives[0].default && parsed.independent_segments);
 }
 
@@ -335,26 +413,50 @@ fn multivariant_playlist() {
 fn multivariant_rules_are_enforced() {
     let mut mv = multivariant();
     mv.variants[0].audio_group = Some("ac3".into());
-    assert!(matches!(mv.render(), Err(MultivariantError::UnknownAudioGroup { .. })));
+    assert!(matches!(
+        mv.render(),
+        Err(MultivariantError::UnknownAudioGroup { .. })
+    ));
     let mut mv = multivariant();
     mv.audio.push(mv.audio[0].clone());
-    assert!(matches!(mv.validate(), Err(MultivariantError::DuplicateName { .. })));
+    assert!(matches!(
+        mv.validate(),
+        Err(MultivariantError::DuplicateName { .. })
+    ));
     let mut mv = multivariant();
     let mut second = mv.audio[0].clone();
     second.name = "Other".into();
     mv.audio.push(second);
-    assert!(matches!(mv.validate(), Err(MultivariantError::SeveralDefaults { .. })));
+    assert!(matches!(
+        mv.validate(),
+        Err(MultivariantError::SeveralDefaults { .. })
+    ));
     let mut mv = multivariant();
     mv.audio[0].autoselect = false;
-    assert!(matches!(mv.validate(), Err(MultivariantError::DefaultWithoutAutoselect { .. })));
+    assert!(matches!(
+        mv.validate(),
+        Err(MultivariantError::DefaultWithoutAutoselect { .. })
+    ));
     let mut mv = multivariant();
     mv.variants[2].bandwidth = 0;
-    assert!(matches!(mv.validate(), Err(MultivariantError::ZeroBandwidth { .. })));
+    assert!(matches!(
+        mv.validate(),
+        Err(MultivariantError::ZeroBandwidth { .. })
+    ));
     let mut mv = multivariant();
     mv.variants[2].codecs.clear();
-    assert!(matches!(mv.validate(), Err(MultivariantError::NoCodecs { .. })));
+    assert!(matches!(
+        mv.validate(),
+        Err(MultivariantError::NoCodecs { .. })
+    ));
     let mut mv = multivariant();
     mv.audio[0].name = "a\"b".into();
-    assert!(matches!(mv.validate(), Err(MultivariantError::BadQuotedString { .. })));
-    assert!(matches!(MultivariantPlaylist::default().validate(), Err(MultivariantError::NoVariant)));
+    assert!(matches!(
+        mv.validate(),
+        Err(MultivariantError::BadQuotedString { .. })
+    ));
+    assert!(matches!(
+        MultivariantPlaylist::default().validate(),
+        Err(MultivariantError::NoVariant)
+    ));
 }

@@ -45,28 +45,30 @@ fn shape() -> impl Strategy<Value = Shape> {
         0u8..3,
         any::<bool>(),
     )
-        .prop_flat_map(|(pt, n, open, byterange, pdt_every, ended, kind, msn, reports, skip, map_first)| {
-            (
-                prop::collection::vec(1u8..9, n),
-                prop::collection::vec(85u8..=100, n * 9 + 9),
-                prop::collection::vec(prop::bool::weighted(0.08), n),
-            )
-                .prop_map(move |(pps, fill, disc)| Shape {
-                    part_target: pt,
-                    parts_per_segment: pps,
-                    part_fill: fill,
-                    open_parts: open,
-                    discontinuities: disc,
-                    pdt_every,
-                    byterange,
-                    ended,
-                    kind,
-                    media_sequence: msn,
-                    reports,
-                    skip,
-                    map_on_first: map_first,
-                })
-        })
+        .prop_flat_map(
+            |(pt, n, open, byterange, pdt_every, ended, kind, msn, reports, skip, map_first)| {
+                (
+                    prop::collection::vec(1u8..9, n),
+                    prop::collection::vec(85u8..=100, n * 9 + 9),
+                    prop::collection::vec(prop::bool::weighted(0.08), n),
+                )
+                    .prop_map(move |(pps, fill, disc)| Shape {
+                        part_target: pt,
+                        parts_per_segment: pps,
+                        part_fill: fill,
+                        open_parts: open,
+                        discontinuities: disc,
+                        pdt_every,
+                        byterange,
+                        ended,
+                        kind,
+                        media_sequence: msn,
+                        reports,
+                        skip,
+                        map_on_first: map_first,
+                    })
+            },
+        )
 }
 
 fn build(shape: &Shape) -> (MediaPlaylist, Skip) {
@@ -74,7 +76,11 @@ fn build(shape: &Shape) -> (MediaPlaylist, Skip) {
     let mut next_part = |independent: bool| {
         let pct = fill.next().unwrap_or(100);
         // Independent parts may be short (§4.4.4.9 exception); others ≥ 85 %.
-        let pct = if independent { pct.saturating_sub(30) } else { pct };
+        let pct = if independent {
+            pct.saturating_sub(30)
+        } else {
+            pct
+        };
         shape.part_target * f64::from(pct) / 100.0
     };
     let mut segments = Vec::new();
@@ -85,14 +91,22 @@ fn build(shape: &Shape) -> (MediaPlaylist, Skip) {
     for i in 0..total {
         let msn = shape.media_sequence + i as u64;
         let open = i == n;
-        let count = if open { shape.open_parts } else { shape.parts_per_segment[i] };
+        let count = if open {
+            shape.open_parts
+        } else {
+            shape.parts_per_segment[i]
+        };
         let mut offset = 0;
         let parts: Vec<PartTag> = (0..count)
             .map(|p| {
                 let duration = next_part(p == 0);
                 let len = 1000 + 37 * u64::from(p);
                 let tag = PartTag {
-                    uri: if shape.byterange { uri::segment_uri(EPOCH, msn) } else { uri::part_uri(EPOCH, msn, u32::from(p)) },
+                    uri: if shape.byterange {
+                        uri::segment_uri(EPOCH, msn)
+                    } else {
+                        uri::part_uri(EPOCH, msn, u32::from(p))
+                    },
                     duration,
                     independent: p == 0,
                     byterange: shape.byterange.then_some((len, offset)),
@@ -107,7 +121,11 @@ fn build(shape: &Shape) -> (MediaPlaylist, Skip) {
             dsn_id += 1;
             pdt += 30_000;
         }
-        let map_uri = if discontinuity || (i == 0 && shape.map_on_first) { Some(uri::init_uri(EPOCH, dsn_id)) } else { None };
+        let map_uri = if discontinuity || (i == 0 && shape.map_on_first) {
+            Some(uri::init_uri(EPOCH, dsn_id))
+        } else {
+            None
+        };
         segments.push(Segment {
             msn,
             uri: uri::segment_uri(EPOCH, msn),
@@ -115,13 +133,19 @@ fn build(shape: &Shape) -> (MediaPlaylist, Skip) {
             complete: !open,
             discontinuity,
             map_uri,
-            program_date_time_ms: (i % usize::from(shape.pdt_every) == 0 || discontinuity).then_some(pdt),
+            program_date_time_ms: (i % usize::from(shape.pdt_every) == 0 || discontinuity)
+                .then_some(pdt),
             parts,
         });
         pdt += (duration * 1000.0).round() as i64;
     }
-    let max = segments.iter().map(|s| if s.complete { s.duration } else { 0.0 }).fold(0.0, f64::max);
-    let last = segments.last().map_or((0, None), |s| (s.msn, s.parts.len().checked_sub(1).map(|p| p as u32)));
+    let max = segments
+        .iter()
+        .map(|s| if s.complete { s.duration } else { 0.0 })
+        .fold(0.0, f64::max);
+    let last = segments.last().map_or((0, None), |s| {
+        (s.msn, s.parts.len().checked_sub(1).map(|p| p as u32))
+    });
     let next_hint = if shape.open_parts > 0 {
         uri::part_uri(EPOCH, last.0, u32::from(shape.open_parts))
     } else {
@@ -133,9 +157,16 @@ fn build(shape: &Shape) -> (MediaPlaylist, Skip) {
         media_sequence: shape.media_sequence,
         discontinuity_sequence: 7,
         segments,
-        preload_hint: Some(PreloadHint { uri: next_hint, byterange_start: None }),
+        preload_hint: Some(PreloadHint {
+            uri: next_hint,
+            byterange_start: None,
+        }),
         rendition_reports: (0..shape.reports)
-            .map(|r| RenditionReport { uri: uri::rendition_report_uri(&format!("r{r}")), last_msn: last.0, last_part: last.1 })
+            .map(|r| RenditionReport {
+                uri: uri::rendition_report_uri(&format!("r{r}")),
+                last_msn: last.0,
+                last_part: last.1,
+            })
             .collect(),
         ended: shape.ended,
         playlist_type: match shape.kind {
@@ -143,7 +174,7 @@ fn build(shape: &Shape) -> (MediaPlaylist, Skip) {
             1 => Some(PlaylistType::Event),
             _ => None,
         },
-        independent_segments: shape.kind % 2 == 0,
+        independent_segments: shape.kind < 5,
         map_uri: (!shape.map_on_first).then(|| uri::init_uri(EPOCH, 0)),
     };
     let skip = [Skip::No, Skip::Yes, Skip::V2][usize::from(shape.skip)];
@@ -238,10 +269,15 @@ fn generated_shapes_cover_the_interesting_cases() {
         let (pl, skip) = build(&shape);
         let plan = pl.plan(skip);
         skipped += usize::from(plan.skipped_segments > 0);
-        pruned += usize::from(plan.first_msn_with_parts.is_some_and(|m| m > pl.media_sequence));
+        pruned += usize::from(
+            plan.first_msn_with_parts
+                .is_some_and(|m| m > pl.media_sequence),
+        );
         ranges += usize::from(shape.byterange);
         discontinuities += usize::from(pl.segments.iter().any(|s| s.discontinuity));
     }
-    assert!(skipped > 20 && pruned > 50 && ranges > 50 && discontinuities > 50,
-        "skipped={skipped} pruned={pruned} ranges={ranges} discontinuities={discontinuities}");
+    assert!(
+        skipped > 20 && pruned > 50 && ranges > 50 && discontinuities > 50,
+        "skipped={skipped} pruned={pruned} ranges={ranges} discontinuities={discontinuities}"
+    );
 }

@@ -119,7 +119,10 @@ fn parse_decimal(name: &'static str, value: &str, max: u64) -> Result<u64, Direc
     }
     if let Some(rest) = value.strip_prefix('-') {
         if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(DirectiveError::Negative { name, value: shown(value) });
+            return Err(DirectiveError::Negative {
+                name,
+                value: shown(value),
+            });
         }
     }
     if !value.bytes().all(|b| b.is_ascii_digit()) {
@@ -130,7 +133,10 @@ fn parse_decimal(name: &'static str, value: &str, max: u64) -> Result<u64, Direc
     }
     match value.parse::<u64>() {
         Ok(n) if n <= max => Ok(n),
-        _ => Err(DirectiveError::TooLarge { name, value: shown(value) }),
+        _ => Err(DirectiveError::TooLarge {
+            name,
+            value: shown(value),
+        }),
     }
 }
 
@@ -172,7 +178,11 @@ impl Directive {
                         "YES" => Skip::Yes,
                         "v2" => Skip::V2,
                         "" => return Err(DirectiveError::Empty { name: SKIP }),
-                        other => return Err(DirectiveError::InvalidSkip { value: shown(other) }),
+                        other => {
+                            return Err(DirectiveError::InvalidSkip {
+                                value: shown(other),
+                            })
+                        }
                     };
                 }
                 _ => {}
@@ -211,7 +221,11 @@ pub fn decide(current: Position, want: Directive) -> Decision {
         return Decision::Ready;
     }
     let Some(msn) = want.msn else {
-        return if want.part.is_some() { Decision::TooFar } else { Decision::Ready };
+        return if want.part.is_some() {
+            Decision::TooFar
+        } else {
+            Decision::Ready
+        };
     };
     // MSN of the last complete segment; -1 when none is complete yet.
     let last_complete = i128::from(current.msn) - i128::from(!current.complete);
@@ -224,7 +238,11 @@ pub fn decide(current: Position, want: Directive) -> Decision {
         return Decision::Ready;
     }
     let Some(part) = want.part else {
-        return if msn == current.msn && current.complete { Decision::Ready } else { Decision::Wait };
+        return if msn == current.msn && current.complete {
+            Decision::Ready
+        } else {
+            Decision::Wait
+        };
     };
     // Parts still to come before the wanted one exists, counted as few as possible.
     let distance: u128 = if msn == current.msn {

@@ -117,14 +117,20 @@ pub enum MultivariantError {
 
 fn check_quoted(field: &'static str, value: &str) -> Result<(), MultivariantError> {
     if value.is_empty() || value.contains(['"', '\r', '\n']) {
-        return Err(MultivariantError::BadQuotedString { field, value: value.to_owned() });
+        return Err(MultivariantError::BadQuotedString {
+            field,
+            value: value.to_owned(),
+        });
     }
     Ok(())
 }
 
 fn check_uri_line(field: &'static str, value: &str) -> Result<(), MultivariantError> {
     if value.is_empty() || value.contains(['\r', '\n']) || value.starts_with('#') {
-        return Err(MultivariantError::BadQuotedString { field, value: value.to_owned() });
+        return Err(MultivariantError::BadQuotedString {
+            field,
+            value: value.to_owned(),
+        });
     }
     Ok(())
 }
@@ -140,7 +146,11 @@ impl MultivariantPlaylist {
         for a in &self.audio {
             check_quoted("GROUP-ID", &a.group_id)?;
             check_quoted("NAME", &a.name)?;
-            for (field, value) in [("LANGUAGE", &a.language), ("CHANNELS", &a.channels), ("URI", &a.uri)] {
+            for (field, value) in [
+                ("LANGUAGE", &a.language),
+                ("CHANNELS", &a.channels),
+                ("URI", &a.uri),
+            ] {
                 if let Some(v) = value {
                     check_quoted(field, v)?;
                 }
@@ -161,7 +171,9 @@ impl MultivariantPlaylist {
                 let count = defaults.entry(&a.group_id).or_default();
                 *count += 1;
                 if *count > 1 {
-                    return Err(MultivariantError::SeveralDefaults { group: a.group_id.clone() });
+                    return Err(MultivariantError::SeveralDefaults {
+                        group: a.group_id.clone(),
+                    });
                 }
             }
         }
@@ -212,7 +224,9 @@ impl MultivariantPlaylist {
                 bandwidth: v.bandwidth,
                 average_bandwidth: v.average_bandwidth,
                 codecs: Some(v.codecs.clone()),
-                resolution: v.resolution.map(|(width, height)| Resolution { width, height }),
+                resolution: v
+                    .resolution
+                    .map(|(width, height)| Resolution { width, height }),
                 // §4.4.6.2: "rounded to three decimal places".
                 frame_rate: v
                     .frame_rate

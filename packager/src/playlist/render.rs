@@ -99,7 +99,9 @@ impl MediaPlaylist {
             .segments
             .iter()
             .enumerate()
-            .filter(|(i, s)| s.complete || (*i == last && !s.parts.is_empty() && !ended && parts_on))
+            .filter(|(i, s)| {
+                s.complete || (*i == last && !s.parts.is_empty() && !ended && parts_on)
+            })
             .map(|(_, s)| s)
             .collect();
 
@@ -126,7 +128,9 @@ impl MediaPlaylist {
             segments
                 .iter()
                 .zip(&ends)
-                .take_while(|(s, end)| s.complete && last_complete_end - **end + TIME_EPSILON >= boundary)
+                .take_while(|(s, end)| {
+                    s.complete && last_complete_end - **end + TIME_EPSILON >= boundary
+                })
                 .count()
         } else {
             0
@@ -142,7 +146,9 @@ impl MediaPlaylist {
         let mut version = 3u8;
         let listed = &segments[skipped..];
         if parts_on
-            && segments[parts_from..].iter().any(|s| s.parts.iter().any(|p| p.byterange.is_some()))
+            && segments[parts_from..]
+                .iter()
+                .any(|s| s.parts.iter().any(|p| p.byterange.is_some()))
         {
             version = version.max(4);
         }
@@ -158,7 +164,15 @@ impl MediaPlaylist {
             version = version.max(if skip == Skip::V2 { 10 } else { 9 });
         }
 
-        Layout { segments, starts, skipped, parts_from, low_latency, parts_on, version }
+        Layout {
+            segments,
+            starts,
+            skipped,
+            parts_from,
+            low_latency,
+            parts_on,
+            version,
+        }
     }
 
     /// The init in effect for `segments[index]`: its own, else the latest before it, else the
@@ -205,17 +219,29 @@ impl MediaPlaylist {
                 can_skip_until: Some(rules::can_skip_until(target)),
                 can_skip_dateranges: true,
                 hold_back: Some(rules::hold_back(target)),
-                part_hold_back: layout.parts_on.then(|| rules::part_hold_back(self.part_target)),
+                part_hold_back: layout
+                    .parts_on
+                    .then(|| rules::part_hold_back(self.part_target)),
             };
             writeln!(out, "{control}")?;
         }
         if layout.parts_on {
             // §4.4.3.7: REQUIRED when the playlist has EXT-X-PART tags.
-            writeln!(out, "{}", PartInf { part_target: self.part_target })?;
+            writeln!(
+                out,
+                "{}",
+                PartInf {
+                    part_target: self.part_target
+                }
+            )?;
         }
         // §4.4.3.2 / §4.4.3.3: before the first segment (and before any DISCONTINUITY).
         writeln!(out, "{}", MediaSequence(self.media_sequence))?;
-        writeln!(out, "{}", DiscontinuitySequence(self.discontinuity_sequence))?;
+        writeln!(
+            out,
+            "{}",
+            DiscontinuitySequence(self.discontinuity_sequence)
+        )?;
         if self.independent_segments {
             writeln!(out, "{IndependentSegments}")?;
         }
@@ -242,7 +268,10 @@ impl MediaPlaylist {
             let map = if first {
                 self.map_in_effect(&layout.segments, index)
             } else {
-                segment.map_uri.as_deref().filter(|uri| Some(*uri) != current_map)
+                segment
+                    .map_uri
+                    .as_deref()
+                    .filter(|uri| Some(*uri) != current_map)
             };
             if let Some(uri) = map {
                 writeln!(out, "{}", Map { uri })?;
@@ -278,7 +307,10 @@ impl MediaPlaylist {
             // §4.4.5.3: "A Playlist containing an EXT-X-ENDLIST tag MUST NOT contain an
             // EXT-X-PRELOAD-HINT tag."
             if let Some(hint) = &self.preload_hint {
-                let tag = PreloadHintPart { uri: &hint.uri, byterange_start: hint.byterange_start };
+                let tag = PreloadHintPart {
+                    uri: &hint.uri,
+                    byterange_start: hint.byterange_start,
+                };
                 writeln!(out, "{tag}")?;
             }
         }

@@ -107,7 +107,13 @@ pub fn peak_bandwidth(segments: &[(u64, f64)], target_secs: u64) -> u64 {
             }
         }
     }
-    peak.unwrap_or_else(|| segments.iter().map(|&(b, s)| bit_rate(b, s)).max().unwrap_or(0))
+    peak.unwrap_or_else(|| {
+        segments
+            .iter()
+            .map(|&(b, s)| bit_rate(b, s))
+            .max()
+            .unwrap_or(0)
+    })
 }
 
 /// Average segment bit rate (EXT-X-STREAM-INF AVERAGE-BANDWIDTH) of `(bytes, secs)` segments.
@@ -115,7 +121,9 @@ pub fn peak_bandwidth(segments: &[(u64, f64)], target_secs: u64) -> u64 {
 /// §4.1: "the sum of the sizes (in bits) of every Media Segment in the Media Playlist, divided by
 /// the Media Playlist duration". Rounded up. Empty input gives 0.
 pub fn average_bandwidth(segments: &[(u64, f64)]) -> u64 {
-    let bytes = segments.iter().fold(0u64, |acc, &(b, _)| acc.saturating_add(b));
+    let bytes = segments
+        .iter()
+        .fold(0u64, |acc, &(b, _)| acc.saturating_add(b));
     let secs: f64 = segments.iter().map(|&(_, s)| s.max(0.0)).sum();
     bit_rate(bytes, secs)
 }
@@ -161,7 +169,11 @@ mod tests {
             (1e-12, u32::MAX),
         ];
         for (part_target, limit) in cases {
-            assert_eq!(advance_part_limit(part_target), limit, "part target {part_target}");
+            assert_eq!(
+                advance_part_limit(part_target),
+                limit,
+                "part target {part_target}"
+            );
         }
     }
 
@@ -175,12 +187,15 @@ mod tests {
         // Too short for any window: the largest single rate.
         assert_eq!(peak_bandwidth(&[(100, 0.5)], 10), 1600);
         assert_eq!(peak_bandwidth(&[], 4), 0);
-        assert_eq!(peak_bandwidth(&[(u64::MAX, 1.0), (u64::MAX, 1.0)], 2), u64::MAX);
+        assert_eq!(
+            peak_bandwidth(&[(u64::MAX, 1.0), (u64::MAX, 1.0)], 2),
+            u64::MAX
+        );
     }
 
     #[test]
     fn average_bandwidth_is_total_bits_over_total_time() {
-        assert_eq!(average_bandwidth(&[(1000, 4.0), (3000, 4.0)], ), 4000);
+        assert_eq!(average_bandwidth(&[(1000, 4.0), (3000, 4.0)],), 4000);
         assert_eq!(average_bandwidth(&[(1, 3.0)]), 3); // 8/3 rounded up
         assert_eq!(average_bandwidth(&[]), 0);
         assert_eq!(average_bandwidth(&[(10, 0.0)]), 0);

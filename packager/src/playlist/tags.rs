@@ -135,7 +135,11 @@ pub struct PartInf {
 
 impl fmt::Display for PartInf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#EXT-X-PART-INF:PART-TARGET={}", SecsUp(self.part_target))
+        write!(
+            f,
+            "#EXT-X-PART-INF:PART-TARGET={}",
+            SecsUp(self.part_target)
+        )
     }
 }
 
@@ -240,7 +244,11 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_from_march = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 };
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
@@ -280,7 +288,12 @@ pub struct Part<'a> {
 
 impl fmt::Display for Part<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#EXT-X-PART:DURATION={},URI=\"{}\"", SecsDown(self.duration), self.uri)?;
+        write!(
+            f,
+            "#EXT-X-PART:DURATION={},URI=\"{}\"",
+            SecsDown(self.duration),
+            self.uri
+        )?;
         if self.independent {
             f.write_str(",INDEPENDENT=YES")?;
         }
@@ -343,7 +356,11 @@ pub struct RenditionReportTag<'a> {
 
 impl fmt::Display for RenditionReportTag<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#EXT-X-RENDITION-REPORT:URI=\"{}\",LAST-MSN={}", self.uri, self.last_msn)?;
+        write!(
+            f,
+            "#EXT-X-RENDITION-REPORT:URI=\"{}\",LAST-MSN={}",
+            self.uri, self.last_msn
+        )?;
         if let Some(part) = self.last_part {
             write!(f, ",LAST-PART={part}")?;
         }
@@ -388,7 +405,10 @@ mod tests {
             (-1, "1969-12-31T23:59:59.999Z"),
         ];
         for (ms, text) in cases {
-            assert_eq!(ProgramDateTime(ms).to_string(), format!("#EXT-X-PROGRAM-DATE-TIME:{text}"));
+            assert_eq!(
+                ProgramDateTime(ms).to_string(),
+                format!("#EXT-X-PROGRAM-DATE-TIME:{text}")
+            );
         }
         // Extremes must not panic.
         let _ = ProgramDateTime(i64::MIN).to_string();
@@ -409,7 +429,12 @@ mod tests {
             "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=24.00000,\
              CAN-SKIP-DATERANGES=YES,HOLD-BACK=12.00000,PART-HOLD-BACK=0.99999"
         );
-        let part = Part { duration: 0.5, uri: "1/7.2.m4s", independent: true, byterange: Some((10, 20)) };
+        let part = Part {
+            duration: 0.5,
+            uri: "1/7.2.m4s",
+            independent: true,
+            byterange: Some((10, 20)),
+        };
         assert_eq!(
             part.to_string(),
             "#EXT-X-PART:DURATION=0.50000,URI=\"1/7.2.m4s\",INDEPENDENT=YES,BYTERANGE=\"10@20\""
@@ -417,11 +442,20 @@ mod tests {
         assert_eq!(ExtInf(3.999_999_999).to_string(), "#EXTINF:3.99999,");
         assert_eq!(ExtInf(4.0).to_string(), "#EXTINF:4.00000,");
         assert_eq!(
-            RenditionReportTag { uri: "../a/index.m3u8", last_msn: 3, last_part: None }.to_string(),
+            RenditionReportTag {
+                uri: "../a/index.m3u8",
+                last_msn: 3,
+                last_part: None
+            }
+            .to_string(),
             "#EXT-X-RENDITION-REPORT:URI=\"../a/index.m3u8\",LAST-MSN=3"
         );
         assert_eq!(
-            SkipTag { skipped_segments: 4, recently_removed_dateranges: true }.to_string(),
+            SkipTag {
+                skipped_segments: 4,
+                recently_removed_dateranges: true
+            }
+            .to_string(),
             "#EXT-X-SKIP:SKIPPED-SEGMENTS=4,RECENTLY-REMOVED-DATERANGES=\"\""
         );
         assert_eq!(TargetDuration(0).to_string(), "#EXT-X-TARGETDURATION:1");

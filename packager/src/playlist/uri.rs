@@ -46,6 +46,9 @@ mod tests {
         assert_eq!(init_uri(1_700_000_000, 0), "1700000000/init-0.mp4");
         assert_eq!(media_playlist_uri("720p"), "720p/index.m3u8");
         assert_eq!(rendition_report_uri("audio"), "../audio/index.m3u8");
-        assert_eq!(part_uri(u64::MAX, u64::MAX, u32::MAX), format!("{0}/{0}.{1}.m4s", u64::MAX, u32::MAX));
+        assert_eq!(
+            part_uri(u64::MAX, u64::MAX, u32::MAX),
+            format!("{0}/{0}.{1}.m4s", u64::MAX, u32::MAX)
+        );
     }
 }

@@ -13,11 +13,17 @@ pub type Units = u64;
 /// Parses a printed decimal like `4.00008` or `12` into exact 1e-5 s units.
 pub fn units(text: &str) -> Result<Units, String> {
     let (int, frac) = text.split_once('.').unwrap_or((text, ""));
-    if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) || frac.len() > 5 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+    if int.is_empty()
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || frac.len() > 5
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
         return Err(format!("not a decimal with at most 5 decimals: {text:?}"));
     }
     let int: u64 = int.parse().map_err(|e| format!("{text}: {e}"))?;
-    let frac_units: u64 = format!("{frac:0<5}").parse().map_err(|e| format!("{text}: {e}"))?;
+    let frac_units: u64 = format!("{frac:0<5}")
+        .parse()
+        .map_err(|e| format!("{text}: {e}"))?;
     Ok(int * 100_000 + frac_units)
 }
 
@@ -71,12 +77,20 @@ pub fn attributes(list: &str) -> Result<HashMap<String, String>, String> {
     let mut out = HashMap::new();
     let mut rest = list;
     while !rest.is_empty() {
-        let (name, after) = rest.split_once('=').ok_or_else(|| format!("attribute without '=' in {list:?}"))?;
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-') {
+        let (name, after) = rest
+            .split_once('=')
+            .ok_or_else(|| format!("attribute without '=' in {list:?}"))?;
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
+        {
             return Err(format!("bad attribute name {name:?} in {list:?}"));
         }
         let (value, next) = if let Some(q) = after.strip_prefix('"') {
-            let end = q.find('"').ok_or_else(|| format!("unterminated quoted-string in {list:?}"))?;
+            let end = q
+                .find('"')
+                .ok_or_else(|| format!("unterminated quoted-string in {list:?}"))?;
             (format!("\"{}\"", &q[..end]), &q[end + 1..])
         } else {
             let end = after.find(',').unwrap_or(after.len());
@@ -110,7 +124,11 @@ pub fn read_media(text: &str) -> Result<ReadPlaylist, String> {
     let mut lines = text.lines().enumerate().peekable();
     match lines.next() {
         Some((_, "#EXTM3U")) => {}
-        other => return Err(format!("§4.4.1.1: first line must be #EXTM3U, got {other:?}")),
+        other => {
+            return Err(format!(
+                "§4.4.1.1: first line must be #EXTM3U, got {other:?}"
+            ))
+        }
     }
     if !text.ends_with('\n') {
         return Err("playlist must end with a line feed".into());
@@ -138,32 +156,63 @@ pub fn read_media(text: &str) -> Result<ReadPlaylist, String> {
         let (tag, value) = line.split_once(':').unwrap_or((line, ""));
         let single_use = matches!(
             tag,
-            "#EXT-X-VERSION" | "#EXT-X-TARGETDURATION" | "#EXT-X-SERVER-CONTROL" | "#EXT-X-PART-INF"
-                | "#EXT-X-MEDIA-SEQUENCE" | "#EXT-X-DISCONTINUITY-SEQUENCE" | "#EXT-X-INDEPENDENT-SEGMENTS"
-                | "#EXT-X-PLAYLIST-TYPE" | "#EXT-X-SKIP" | "#EXT-X-PRELOAD-HINT" | "#EXT-X-ENDLIST"
+            "#EXT-X-VERSION"
+                | "#EXT-X-TARGETDURATION"
+                | "#EXT-X-SERVER-CONTROL"
+                | "#EXT-X-PART-INF"
+                | "#EXT-X-MEDIA-SEQUENCE"
+                | "#EXT-X-DISCONTINUITY-SEQUENCE"
+                | "#EXT-X-INDEPENDENT-SEGMENTS"
+                | "#EXT-X-PLAYLIST-TYPE"
+                | "#EXT-X-SKIP"
+                | "#EXT-X-PRELOAD-HINT"
+                | "#EXT-X-ENDLIST"
         );
         if single_use {
             let count = seen.entry(tag).or_default();
             *count += 1;
             if *count > 1 {
-                return Err(at("single-use tag repeated (§4.4.1.2/§4.4.2/§4.4.5.2/§6.2.6)"));
+                return Err(at(
+                    "single-use tag repeated (§4.4.1.2/§4.4.2/§4.4.5.2/§6.2.6)",
+                ));
             }
         }
         let header = matches!(
             tag,
-            "#EXT-X-VERSION" | "#EXT-X-TARGETDURATION" | "#EXT-X-SERVER-CONTROL" | "#EXT-X-PART-INF"
-                | "#EXT-X-MEDIA-SEQUENCE" | "#EXT-X-DISCONTINUITY-SEQUENCE" | "#EXT-X-INDEPENDENT-SEGMENTS"
-                | "#EXT-X-PLAYLIST-TYPE" | "#EXT-X-SKIP"
+            "#EXT-X-VERSION"
+                | "#EXT-X-TARGETDURATION"
+                | "#EXT-X-SERVER-CONTROL"
+                | "#EXT-X-PART-INF"
+                | "#EXT-X-MEDIA-SEQUENCE"
+                | "#EXT-X-DISCONTINUITY-SEQUENCE"
+                | "#EXT-X-INDEPENDENT-SEGMENTS"
+                | "#EXT-X-PLAYLIST-TYPE"
+                | "#EXT-X-SKIP"
         );
         if header && in_body {
-            return Err(at("playlist tag after the first segment (§4.4.3.2/§4.4.3.3/§4.4.5.2)"));
+            return Err(at(
+                "playlist tag after the first segment (§4.4.3.2/§4.4.3.3/§4.4.5.2)",
+            ));
         }
-        let segment_tag = matches!(tag, "#EXT-X-DISCONTINUITY" | "#EXT-X-MAP" | "#EXT-X-PROGRAM-DATE-TIME" | "#EXT-X-PART" | "#EXTINF");
+        let segment_tag = matches!(
+            tag,
+            "#EXT-X-DISCONTINUITY"
+                | "#EXT-X-MAP"
+                | "#EXT-X-PROGRAM-DATE-TIME"
+                | "#EXT-X-PART"
+                | "#EXTINF"
+        );
         if segment_tag && after_body {
             return Err(at("segment tag after the preload hint / reports / ENDLIST"));
         }
-        if matches!(tag, "#EXT-X-DISCONTINUITY" | "#EXT-X-MAP" | "#EXT-X-PROGRAM-DATE-TIME") && !pending.parts.is_empty() {
-            return Err(at("§4.4.4.9: parent segment tag after its first EXT-X-PART"));
+        if matches!(
+            tag,
+            "#EXT-X-DISCONTINUITY" | "#EXT-X-MAP" | "#EXT-X-PROGRAM-DATE-TIME"
+        ) && !pending.parts.is_empty()
+        {
+            return Err(at(
+                "§4.4.4.9: parent segment tag after its first EXT-X-PART",
+            ));
         }
         if segment_tag {
             in_body = true;
@@ -180,11 +229,17 @@ pub fn read_media(text: &str) -> Result<ReadPlaylist, String> {
             "#EXT-X-SERVER-CONTROL" => pl.server_control = attributes(value).map_err(|e| at(&e))?,
             "#EXT-X-PART-INF" => {
                 let a = attributes(value).map_err(|e| at(&e))?;
-                let pt = a.get("PART-TARGET").ok_or_else(|| at("§4.4.3.7: PART-TARGET required"))?;
+                let pt = a
+                    .get("PART-TARGET")
+                    .ok_or_else(|| at("§4.4.3.7: PART-TARGET required"))?;
                 pl.part_target = Some(units(pt).map_err(|e| at(&e))?);
             }
-            "#EXT-X-MEDIA-SEQUENCE" => pl.media_sequence = value.parse().map_err(|_| at("bad msn"))?,
-            "#EXT-X-DISCONTINUITY-SEQUENCE" => pl.discontinuity_sequence = value.parse().map_err(|_| at("bad dsn"))?,
+            "#EXT-X-MEDIA-SEQUENCE" => {
+                pl.media_sequence = value.parse().map_err(|_| at("bad msn"))?
+            }
+            "#EXT-X-DISCONTINUITY-SEQUENCE" => {
+                pl.discontinuity_sequence = value.parse().map_err(|_| at("bad dsn"))?
+            }
             "#EXT-X-INDEPENDENT-SEGMENTS" => pl.independent_segments = true,
             "#EXT-X-PLAYLIST-TYPE" => pl.playlist_type = Some(value.to_owned()),
             "#EXT-X-SKIP" => {
@@ -199,7 +254,9 @@ pub fn read_media(text: &str) -> Result<ReadPlaylist, String> {
             "#EXT-X-DISCONTINUITY" => pending.discontinuity = true,
             "#EXT-X-MAP" => {
                 let a = attributes(value).map_err(|e| at(&e))?;
-                current_map = Some(unquote(a.get("URI").ok_or_else(|| at("§4.4.4.5: URI required"))?)?);
+                current_map = Some(unquote(
+                    a.get("URI").ok_or_else(|| at("§4.4.4.5: URI required"))?,
+                )?);
                 pending.map_tag = true;
             }
             "#EXT-X-PROGRAM-DATE-TIME" => {
@@ -214,7 +271,11 @@ pub fn read_media(text: &str) -> Result<ReadPlaylist, String> {
             }
             "#EXT-X-PART" => {
                 let a = attributes(value).map_err(|e| at(&e))?;
-                let duration = units(a.get("DURATION").ok_or_else(|| at("§4.4.4.9: DURATION required"))?).map_err(|e| at(&e))?;
+                let duration = units(
+                    a.get("DURATION")
+                        .ok_or_else(|| at("§4.4.4.9: DURATION required"))?,
+                )
+                .map_err(|e| at(&e))?;
                 let uri = unquote(a.get("URI").ok_or_else(|| at("§4.4.4.9: URI required"))?)?;
                 let independent = match a.get("INDEPENDENT").map(String::as_str) {
                     None => false,
@@ -222,19 +283,36 @@ pub fn read_media(text: &str) -> Result<ReadPlaylist, String> {
                     Some(_) => return Err(at("INDEPENDENT must be YES")),
                 };
                 let byterange = a.get("BYTERANGE").map(|b| unquote(b)).transpose()?;
-                pending.parts.push(ReadPart { duration, uri, independent, byterange });
+                pending.parts.push(ReadPart {
+                    duration,
+                    uri,
+                    independent,
+                    byterange,
+                });
             }
             "#EXTINF" => {
-                let d = value.strip_suffix(',').ok_or_else(|| at("EXTINF must end with ','"))?;
+                let d = value
+                    .strip_suffix(',')
+                    .ok_or_else(|| at("EXTINF must end with ','"))?;
                 pending.duration = units(d).map_err(|e| at(&e))?;
-                let (_, uri) = lines.next().ok_or_else(|| at("§4.1: EXTINF without URI line"))?;
+                let (_, uri) = lines
+                    .next()
+                    .ok_or_else(|| at("§4.1: EXTINF without URI line"))?;
                 if uri.starts_with('#') || uri.is_empty() {
                     return Err(at("§4.1: EXTINF not followed by a URI line"));
                 }
                 pending.uri = uri.to_owned();
                 pending.map = current_map.clone();
                 pending.msn = pl.media_sequence + pl.skipped + pl.segments.len() as u64;
-                let next = ReadSegment { uri: String::new(), duration: 0, map_tag: false, discontinuity: false, pdt: None, parts: vec![], ..pending.clone() };
+                let next = ReadSegment {
+                    uri: String::new(),
+                    duration: 0,
+                    map_tag: false,
+                    discontinuity: false,
+                    pdt: None,
+                    parts: vec![],
+                    ..pending.clone()
+                };
                 pl.segments.push(std::mem::replace(&mut pending, next));
                 pending_used = false;
             }
@@ -243,7 +321,9 @@ pub fn read_media(text: &str) -> Result<ReadPlaylist, String> {
                 if a.get("TYPE").map(String::as_str) != Some("PART") {
                     return Err(at("hint TYPE must be PART"));
                 }
-                pl.preload_hint = Some(unquote(a.get("URI").ok_or_else(|| at("§4.4.5.3: URI required"))?)?);
+                pl.preload_hint = Some(unquote(
+                    a.get("URI").ok_or_else(|| at("§4.4.5.3: URI required"))?,
+                )?);
                 after_body = true;
             }
             "#EXT-X-RENDITION-REPORT" => {
@@ -280,9 +360,18 @@ pub fn read_media(text: &str) -> Result<ReadPlaylist, String> {
 /// Every rule a playlist must keep, checked on what was read.
 fn check_rules(pl: &ReadPlaylist) -> Result<(), String> {
     let low_latency = !pl.server_control.is_empty();
-    let any_part = pl.segments.iter().chain(&pl.open).any(|s| !s.parts.is_empty());
+    let any_part = pl
+        .segments
+        .iter()
+        .chain(&pl.open)
+        .any(|s| !s.parts.is_empty());
     let any_map = pl.segments.iter().chain(&pl.open).any(|s| s.map_tag);
-    let any_byterange = pl.segments.iter().chain(&pl.open).flat_map(|s| &s.parts).any(|p| p.byterange.is_some());
+    let any_byterange = pl
+        .segments
+        .iter()
+        .chain(&pl.open)
+        .flat_map(|s| &s.parts)
+        .any(|p| p.byterange.is_some());
 
     // §8 (and policy: ≥ 6 with LL-HLS tags), and not higher than needed (§6.2.1 SHOULD NOT).
     let mut want = 3;
@@ -292,7 +381,12 @@ fn check_rules(pl: &ReadPlaylist) -> Result<(), String> {
     if any_map {
         want = want.max(6);
     }
-    if low_latency || pl.part_target.is_some() || any_part || pl.preload_hint.is_some() || !pl.reports.is_empty() {
+    if low_latency
+        || pl.part_target.is_some()
+        || any_part
+        || pl.preload_hint.is_some()
+        || !pl.reports.is_empty()
+    {
         want = want.max(6);
     }
     if pl.skipped > 0 {
@@ -302,38 +396,62 @@ fn check_rules(pl: &ReadPlaylist) -> Result<(), String> {
         want = want.max(10);
     }
     if pl.version != want {
-        return Err(format!("§8: EXT-X-VERSION is {} but the features need exactly {want}", pl.version));
+        return Err(format!(
+            "§8: EXT-X-VERSION is {} but the features need exactly {want}",
+            pl.version
+        ));
     }
     let target_units = pl.target * 100_000;
     // §4.4.3.1: each EXTINF rounded to the nearest integer ≤ target.
     for s in &pl.segments {
         if (s.duration + 50_000) / 100_000 > pl.target {
-            return Err(format!("§4.4.3.1: EXTINF {} of msn {} rounds above target {}", s.duration, s.msn, pl.target));
+            return Err(format!(
+                "§4.4.3.1: EXTINF {} of msn {} rounds above target {}",
+                s.duration, s.msn, pl.target
+            ));
         }
     }
     // §4.4.4.9 / §4.4.3.7.
     if any_part {
-        let pt = pl.part_target.ok_or("§4.4.3.7: EXT-X-PART without EXT-X-PART-INF")?;
+        let pt = pl
+            .part_target
+            .ok_or("§4.4.3.7: EXT-X-PART without EXT-X-PART-INF")?;
         for s in pl.segments.iter().chain(&pl.open) {
             for p in &s.parts {
                 if p.duration > pt {
-                    return Err(format!("§4.4.4.9: part {} DURATION {} > PART-TARGET {pt}", p.uri, p.duration));
+                    return Err(format!(
+                        "§4.4.4.9: part {} DURATION {} > PART-TARGET {pt}",
+                        p.uri, p.duration
+                    ));
                 }
             }
         }
     }
     // §4.4.3.8.
     if let Some(pt) = pl.part_target {
-        let phb = units(pl.server_control.get("PART-HOLD-BACK").ok_or("§4.4.3.8: PART-HOLD-BACK required with PART-INF")?)?;
+        let phb = units(
+            pl.server_control
+                .get("PART-HOLD-BACK")
+                .ok_or("§4.4.3.8: PART-HOLD-BACK required with PART-INF")?,
+        )?;
         if phb < 2 * pt {
-            return Err(format!("§4.4.3.8: PART-HOLD-BACK {phb} < 2 × PART-TARGET {pt}"));
+            return Err(format!(
+                "§4.4.3.8: PART-HOLD-BACK {phb} < 2 × PART-TARGET {pt}"
+            ));
         }
         if phb + 3 < 3 * pt {
-            return Err(format!("§4.4.3.8 SHOULD: PART-HOLD-BACK {phb} < 3 × PART-TARGET {pt}"));
+            return Err(format!(
+                "§4.4.3.8 SHOULD: PART-HOLD-BACK {phb} < 3 × PART-TARGET {pt}"
+            ));
         }
     }
     if low_latency {
-        if pl.server_control.get("CAN-BLOCK-RELOAD").map(String::as_str) != Some("YES") {
+        if pl
+            .server_control
+            .get("CAN-BLOCK-RELOAD")
+            .map(String::as_str)
+            != Some("YES")
+        {
             return Err("policy: CAN-BLOCK-RELOAD=YES required".into());
         }
         if let Some(v) = pl.server_control.get("CAN-SKIP-UNTIL") {
@@ -341,7 +459,9 @@ fn check_rules(pl: &ReadPlaylist) -> Result<(), String> {
                 return Err(format!("§4.4.3.8: CAN-SKIP-UNTIL {v} < 6 × target"));
             }
         }
-        if pl.server_control.contains_key("CAN-SKIP-DATERANGES") && !pl.server_control.contains_key("CAN-SKIP-UNTIL") {
+        if pl.server_control.contains_key("CAN-SKIP-DATERANGES")
+            && !pl.server_control.contains_key("CAN-SKIP-UNTIL")
+        {
             return Err("§4.4.3.8: CAN-SKIP-DATERANGES requires CAN-SKIP-UNTIL".into());
         }
         if let Some(v) = pl.server_control.get("HOLD-BACK") {
@@ -369,14 +489,20 @@ fn check_rules(pl: &ReadPlaylist) -> Result<(), String> {
     let first = pl.segments.first().or(pl.open.as_ref());
     if let Some(first) = first {
         if first.map.is_none() {
-            return Err(format!("§3.1.2: no EXT-X-MAP before the first segment (msn {})", first.msn));
+            return Err(format!(
+                "§3.1.2: no EXT-X-MAP before the first segment (msn {})",
+                first.msn
+            ));
         }
         if !first.map_tag {
             return Err("the first segment must carry its own EXT-X-MAP".into());
         }
         // Appendix B.1: PDT in every view, so on the first segment.
         if first.pdt.is_none() {
-            return Err(format!("B.1: first segment (msn {}) has no EXT-X-PROGRAM-DATE-TIME", first.msn));
+            return Err(format!(
+                "B.1: first segment (msn {}) has no EXT-X-PROGRAM-DATE-TIME",
+                first.msn
+            ));
         }
     }
     // §6.2.2: parts only within 3 target durations of the end (tolerance: one unit of print
@@ -384,14 +510,24 @@ fn check_rules(pl: &ReadPlaylist) -> Result<(), String> {
     let all: Vec<&ReadSegment> = pl.segments.iter().chain(&pl.open).collect();
     let lens: Vec<Units> = all
         .iter()
-        .map(|s| if s.uri.is_empty() { s.parts.iter().map(|p| p.duration).sum() } else { s.duration })
+        .map(|s| {
+            if s.uri.is_empty() {
+                s.parts.iter().map(|p| p.duration).sum()
+            } else {
+                s.duration
+            }
+        })
         .collect();
     let total: Units = lens.iter().sum();
     let tolerance = all.len() as u64 + 1;
     let mut start = 0;
     for (s, len) in all.iter().zip(&lens) {
         if !s.parts.is_empty() && total - start > 3 * target_units + tolerance {
-            return Err(format!("§6.2.2: msn {} lists parts {} s from the end", s.msn, (total - start) as f64 / 1e5));
+            return Err(format!(
+                "§6.2.2: msn {} lists parts {} s from the end",
+                s.msn,
+                (total - start) as f64 / 1e5
+            ));
         }
         start += len;
     }
@@ -399,7 +535,10 @@ fn check_rules(pl: &ReadPlaylist) -> Result<(), String> {
     let mut with_parts = false;
     for s in pl.segments.iter() {
         if with_parts && s.parts.is_empty() {
-            return Err(format!("msn {} has no parts after a segment with parts", s.msn));
+            return Err(format!(
+                "msn {} has no parts after a segment with parts",
+                s.msn
+            ));
         }
         with_parts |= !s.parts.is_empty();
     }
@@ -409,7 +548,10 @@ fn check_rules(pl: &ReadPlaylist) -> Result<(), String> {
         if !s.parts.is_empty() {
             let sum: Units = s.parts.iter().map(|p| p.duration).sum();
             if sum > s.duration + s.parts.len() as u64 || s.duration > sum + s.parts.len() as u64 {
-                return Err(format!("msn {}: parts add up to {sum}, EXTINF is {}", s.msn, s.duration));
+                return Err(format!(
+                    "msn {}: parts add up to {sum}, EXTINF is {}",
+                    s.msn, s.duration
+                ));
             }
         }
     }
@@ -419,7 +561,8 @@ fn check_rules(pl: &ReadPlaylist) -> Result<(), String> {
 /// Parses `text` with m3u8-rs and checks that the segments, their URIs and durations match
 /// what [`read_media`] read.
 pub fn cross_check_m3u8_rs(text: &str, read: &ReadPlaylist) -> Result<(), String> {
-    let parsed = m3u8_rs::parse_media_playlist_res(text.as_bytes()).map_err(|e| format!("m3u8-rs refused: {e:?}"))?;
+    let parsed = m3u8_rs::parse_media_playlist_res(text.as_bytes())
+        .map_err(|e| format!("m3u8-rs refused: {e:?}"))?;
     if parsed.target_duration != read.target || parsed.media_sequence != read.media_sequence {
         return Err("m3u8-rs: header differs".into());
     }
@@ -429,16 +572,27 @@ pub fn cross_check_m3u8_rs(text: &str, read: &ReadPlaylist) -> Result<(), String
     if parsed.version != Some(read.version as usize) {
         return Err(format!("m3u8-rs: version {:?}", parsed.version));
     }
-    let with_uri: Vec<_> = parsed.segments.iter().filter(|s| !s.uri.is_empty()).collect();
+    let with_uri: Vec<_> = parsed
+        .segments
+        .iter()
+        .filter(|s| !s.uri.is_empty())
+        .collect();
     if with_uri.len() != read.segments.len() {
-        return Err(format!("m3u8-rs: {} segments, expected {}", with_uri.len(), read.segments.len()));
+        return Err(format!(
+            "m3u8-rs: {} segments, expected {}",
+            with_uri.len(),
+            read.segments.len()
+        ));
     }
     for (p, r) in with_uri.iter().zip(&read.segments) {
         if p.uri != r.uri {
             return Err(format!("m3u8-rs: uri {} != {}", p.uri, r.uri));
         }
         if (f64::from(p.duration) - r.duration as f64 / 1e5).abs() > 1e-3 {
-            return Err(format!("m3u8-rs: duration {} != {}", p.duration, r.duration));
+            return Err(format!(
+                "m3u8-rs: duration {} != {}",
+                p.duration, r.duration
+            ));
         }
         if p.discontinuity != r.discontinuity {
             return Err(format!("m3u8-rs: discontinuity of {} differs", r.uri));
@@ -461,7 +615,16 @@ pub type Semantic = (u64, String, Units, Option<String>, bool, Vec<ReadPart>);
 pub fn semantic(pl: &ReadPlaylist) -> Vec<Semantic> {
     pl.segments
         .iter()
-        .map(|s| (s.msn, s.uri.clone(), s.duration, s.map.clone(), s.discontinuity, s.parts.clone()))
+        .map(|s| {
+            (
+                s.msn,
+                s.uri.clone(),
+                s.duration,
+                s.map.clone(),
+                s.discontinuity,
+                s.parts.clone(),
+            )
+        })
         .collect()
 }
 
@@ -478,7 +641,14 @@ pub fn apply_delta(previous: &ReadPlaylist, delta: &ReadPlaylist) -> Result<Vec<
             .find(|s| s.msn == msn)
             .ok_or_else(|| format!("skipped msn {msn} is not in the previous playlist"))?;
         // The client keeps what it had; parts of old segments are long gone from any view.
-        out.push((s.msn, s.uri.clone(), s.duration, s.map.clone(), s.discontinuity, vec![]));
+        out.push((
+            s.msn,
+            s.uri.clone(),
+            s.duration,
+            s.map.clone(),
+            s.discontinuity,
+            vec![],
+        ));
     }
     out.extend(semantic(delta));
     Ok(out)
