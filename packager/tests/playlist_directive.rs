@@ -378,3 +378,13 @@ fn decide_matches_the_spec_words_exhaustively() {
         }
     }
 }
+
+#[test]
+fn covers_is_ready() {
+    let open = pos(10, Some(2), false);
+    assert!(open.covers(d(Some(10), Some(2), Skip::No)));
+    assert!(!open.covers(d(Some(10), Some(3), Skip::No)));
+    assert!(!open.covers(d(Some(99), None, Skip::No)));
+    let next = Position { part: Some(3), ..open };
+    assert!(next.covers(d(Some(10), Some(3), Skip::No)));
+}

@@ -23,6 +23,14 @@ pub struct Position {
     pub advance_part_limit: Option<u32>,
 }
 
+impl Position {
+    /// Whether this position answers `want` now: `decide(*self, want) == Decision::Ready`.
+    /// Made for `watch::Receiver::wait_for(|p| p.covers(want))` in the origin's blocking shell.
+    pub fn covers(&self, want: Directive) -> bool {
+        decide(*self, want) == Decision::Ready
+    }
+}
+
 /// `_HLS_skip` (rfc8216bis §6.2.5.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub enum Skip {
