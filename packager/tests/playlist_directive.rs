@@ -385,6 +385,9 @@ fn covers_is_ready() {
     assert!(open.covers(d(Some(10), Some(2), Skip::No)));
     assert!(!open.covers(d(Some(10), Some(3), Skip::No)));
     assert!(!open.covers(d(Some(99), None, Skip::No)));
-    let next = Position { part: Some(3), ..open };
+    let next = Position {
+        part: Some(3),
+        ..open
+    };
     assert!(next.covers(d(Some(10), Some(3), Skip::No)));
 }

@@ -8,8 +8,8 @@ mod playlist_support;
 use std::path::PathBuf;
 
 use packager::playlist::{
-    rules, uri, AudioRendition, MediaPlaylist, MultivariantError, MultivariantPlaylist, PartTag,
-    PlaylistType, PreloadHint, RenditionReport, Segment, Skip, Variant,
+    rules, uri, AudioRendition, MediaPlaylist, ModelError, MultivariantError, MultivariantPlaylist,
+    PartTag, PlaylistType, PreloadHint, RenditionReport, Segment, Skip, Variant,
 };
 use playlist_support::{apply_delta, cross_check_m3u8_rs, read_media, semantic};
 
@@ -459,4 +459,95 @@ fn multivariant_rules_are_enforced() {
         MultivariantPlaylist::default().validate(),
         Err(MultivariantError::NoVariant)
     ));
+}
+
+#[test]
+fn model_check_catches_store_mistakes() {
+    assert_eq!(live().check(), Ok(()));
+    type Breakage = (
+        fn(&mut MediaPlaylist),
+        fn(&ModelError) -> bool,
+        &'static str,
+    );
+    let broken: Vec<Breakage> = vec![
+        (
+            |p| p.segments[2].msn = 99,
+            |e| matches!(e, ModelError::MsnGap { .. }),
+            "MsnGap",
+        ),
+        (
+            |p| p.segments[2].complete = false,
+            |e| matches!(e, ModelError::OpenNotLast { .. }),
+            "OpenNotLast",
+        ),
+        (
+            |p| p.segments[6].parts.clear(),
+            |e| matches!(e, ModelError::OpenWithoutParts { .. }),
+            "OpenWithoutParts",
+        ),
+        (
+            |p| p.ended = true,
+            |e| matches!(e, ModelError::OpenAfterEnd { .. }),
+            "OpenAfterEnd",
+        ),
+        (
+            |p| p.segments[1].parts[2].duration = 0.500_02,
+            |e| matches!(e, ModelError::PartTooLong { .. }),
+            "PartTooLong",
+        ),
+        (
+            |p| p.part_target = 0.0,
+            |e| matches!(e, ModelError::NoPartTarget { .. }),
+            "NoPartTarget",
+        ),
+        (
+            |p| p.segments[4].duration = 2.5,
+            |e| matches!(e, ModelError::SegmentTooLong { .. }),
+            "SegmentTooLong",
+        ),
+        (
+            |p| p.map_uri = None,
+            |e| matches!(e, ModelError::NoMap { .. }),
+            "NoMap",
+        ),
+    ];
+    for (breakage, is, name) in broken {
+        let mut pl = live();
+        breakage(&mut pl);
+        let err = pl.check().expect_err(name);
+        assert!(is(&err), "{name}: got {err:?}");
+        assert!(!err.to_string().is_empty());
+        // The renderer still answers, without panicking.
+        let _ = pl.render(Skip::Yes);
+    }
+    // Printed equality is not excess: 0.500001 prints 0.50000.
+    let mut pl = live();
+    pl.segments[1].parts[2].duration = 0.500_001;
+    assert_eq!(pl.check(), Ok(()));
+}
+
+#[test]
+fn first_listed_segment_gets_a_derived_pdt() {
+    let mut pl = long_live(100);
+    // PDT only on msn 100; the delta's first segment (114) derives 14 × 2 s later.
+    for s in &mut pl.segments[1..] {
+        s.program_date_time_ms = None;
+    }
+    let delta = check(&pl.render(Skip::Yes));
+    assert_eq!(delta.segments[0].msn, 114);
+    assert_eq!(
+        delta.segments[0].pdt.as_deref(),
+        Some("2023-11-14T22:13:48.000Z")
+    );
+    assert!(delta.segments[1..].iter().all(|s| s.pdt.is_none()));
+    // And from a later one when no earlier segment has PDT.
+    let mut pl = live();
+    for s in &mut pl.segments[..3] {
+        s.program_date_time_ms = None;
+    }
+    let full = check(&pl.render(Skip::No));
+    assert_eq!(
+        full.segments[0].pdt.as_deref(),
+        Some("2023-11-14T22:13:20.000Z")
+    );
 }

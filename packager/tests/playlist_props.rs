@@ -6,7 +6,8 @@
 mod playlist_support;
 
 use packager::playlist::{
-    rules, uri, MediaPlaylist, PartTag, PlaylistType, PreloadHint, RenditionReport, Segment, Skip,
+    rules, uri, MediaPlaylist, ModelError, PartTag, PlaylistType, PreloadHint, RenditionReport,
+    Segment, Skip,
 };
 use playlist_support::{apply_delta, cross_check_m3u8_rs, read_media, semantic, ReadPlaylist};
 use proptest::prelude::*;
@@ -193,6 +194,12 @@ proptest! {
     #[test]
     fn every_view_keeps_the_rules(shape in shape()) {
         let (pl, skip) = build(&shape);
+        match pl.check() {
+            // The generator keeps the open segment of an ended playlist on purpose: the
+            // renderer must drop it.
+            Err(ModelError::OpenAfterEnd { .. }) if pl.ended => {}
+            other => prop_assert_eq!(other, Ok(())),
+        }
         let full_text = pl.render(Skip::No);
         let full = read(&full_text)?;
         let text = pl.render(skip);
