@@ -1,4 +1,12 @@
-//! The media playlist model (skeleton: the real implementation replaces this file).
+//! The media playlist model: everything a live (or ended, or VOD) media playlist holds, as the
+//! store builds it. Text rendering lives in `render.rs`; this file is data only.
+//!
+//! Contract: the store builds a FULL playlist — every segment of the window in order, every part
+//! of every segment, the open segment (parts only, `complete == false`) last, the preload hint
+//! and the rendition reports. The renderer decides what the text shows (part pruning, delta
+//! updates, version).
+
+use super::tags::PlaylistType;
 
 /// A media playlist, as it is about to be rendered.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -17,8 +25,18 @@ pub struct MediaPlaylist {
     pub preload_hint: Option<PreloadHint>,
     /// EXT-X-RENDITION-REPORT for each other rendition.
     pub rendition_reports: Vec<RenditionReport>,
-    /// EXT-X-ENDLIST.
+    /// EXT-X-ENDLIST. An ended playlist has no preload hint and no open segment (§4.4.5.3).
     pub ended: bool,
+    /// EXT-X-PLAYLIST-TYPE; `None` for a live playlist (§6.2.2). `Vod` also writes EXT-X-ENDLIST
+    /// and drops the LL-HLS tags (SERVER-CONTROL, PART-INF, parts, hint, reports).
+    pub playlist_type: Option<PlaylistType>,
+    /// EXT-X-INDEPENDENT-SEGMENTS (§4.4.2.1).
+    pub independent_segments: bool,
+    /// URI of the init segment in effect before the first segment, for a window whose first
+    /// segment has no `map_uri` of its own (its init was announced by a segment that slid out).
+    /// The renderer always writes an EXT-X-MAP before the first segment it lists (§3.1.2: every
+    /// fMP4 segment has one), also after an EXT-X-SKIP.
+    pub map_uri: Option<String>,
 }
 
 /// One media segment.
@@ -28,15 +46,20 @@ pub struct Segment {
     pub msn: u64,
     /// Segment URI (relative).
     pub uri: String,
-    /// Duration in seconds (EXTINF).
+    /// Duration in seconds (EXTINF). Ignored for the open segment, whose length is its parts'.
     pub duration: f64,
-    /// False for the open segment still receiving parts.
+    /// False for the open segment still receiving parts. Only the last segment may be open; an
+    /// open segment elsewhere, an open segment without parts and an open segment of an ended
+    /// playlist are not written.
     pub complete: bool,
     /// EXT-X-DISCONTINUITY before this segment.
     pub discontinuity: bool,
-    /// EXT-X-MAP URI, when this segment needs a different init from the one before.
+    /// EXT-X-MAP URI, when this segment needs a different init from the one before. Setting it
+    /// on every segment is allowed too: the renderer writes a MAP only where the init changes.
     pub map_uri: Option<String>,
-    /// EXT-X-PROGRAM-DATE-TIME, Unix ms.
+    /// EXT-X-PROGRAM-DATE-TIME, Unix ms. Written for every segment that has it; the first listed
+    /// segment always gets one (derived from an earlier segment's PDT and the durations when it
+    /// has none), so that every view carries PDT (Appendix B.1).
     pub program_date_time_ms: Option<i64>,
     /// EXT-X-PART tags of this segment.
     pub parts: Vec<PartTag>,
