@@ -9,7 +9,7 @@ use super::disk::{DiskError, RenditionDir};
 use super::stream::StreamSettings;
 use super::window::{PartEntry, SegmentEntry, Window};
 use crate::cmaf::{Event, InitSegment, Part, SegmentInfo};
-use crate::playlist::{MediaPlaylist, PartTag, Position, PreloadHint, RenditionReport, Segment};
+use crate::playlist::{rules, uri, MediaPlaylist, PartTag, Position, PreloadHint, RenditionReport, Segment};
 
 /// What a rendition carries, as the multivariant playlist describes it.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,7 +86,11 @@ enum DiskWork {
 impl Rendition {
     /// A rendition with an empty window.
     pub fn new(info: RenditionInfo, settings: Arc<StreamSettings>) -> Self {
-        let first = Position { msn: settings.first_msn, part: None, complete: false, closed: false };
+        let first = Position {
+            msn: settings.first_msn,
+            advance_part_limit: Some(rules::advance_part_limit(settings.part_target)),
+            ..Position::default()
+        };
         let (position, _) = watch::channel(first);
         Rendition { info, settings, state: Mutex::new(Window::default()), codec_string: Mutex::new(None), position, disk: None }
     }
@@ -98,7 +102,8 @@ impl Rendition {
         let mut r = Rendition::new(info, settings);
         if let Some(mut w) = dir.restore()? {
             if let Some(last) = w.segments.back() {
-                let p = Position { msn: last.msn, part: Some(last.parts.len().saturating_sub(1) as u32), complete: true, closed: false };
+                let part = Some(last.parts.len().saturating_sub(1) as u32);
+                let p = r.at(last.msn, part, true);
                 r.position.send_replace(p);
             }
             w.resume_discontinuity = true;
@@ -229,7 +234,7 @@ impl Rendition {
         let seg = w.segments.back_mut().expect("pushed above");
         seg.parts.push(PartEntry { bytes: part.bytes, duration: secs, independent: part.independent });
         seg.duration += secs;
-        Position { msn: part.msn, part: Some(part.index), complete: false, closed: false }
+        self.at(part.msn, Some(part.index), false)
     }
 
     fn apply_close(&self, w: &mut Window, info: SegmentInfo) -> Option<(Position, SegmentEntry, Vec<SegmentEntry>)> {
@@ -238,7 +243,7 @@ impl Rendition {
         seg.duration = info.duration as f64 / f64::from(info.timescale.max(1));
         let last = u32::try_from(seg.parts.len().saturating_sub(1)).unwrap_or(u32::MAX);
         let closed = seg.clone();
-        let p = Position { msn: info.msn, part: Some(last), complete: true, closed: false };
+        let p = self.at(info.msn, Some(last), true);
         let evicted = w.slide(self.settings.window_segments);
         Some((p, closed, evicted))
     }
@@ -246,7 +251,15 @@ impl Rendition {
     /// Marks the rendition ended (ENDLIST) and wakes every waiter for good.
     pub fn close(&self) {
         self.lock().ended = true;
-        self.position.send_modify(|p| p.closed = true);
+        self.position.send_modify(|p| {
+            p.closed = true;
+            p.ended = true;
+        });
+    }
+
+    /// A live position at (msn, part).
+    fn at(&self, msn: u64, part: Option<u32>, complete: bool) -> Position {
+        Position { msn, part, complete, ..*self.position.borrow() }
     }
 
     /// A receiver of position updates.
@@ -305,7 +318,7 @@ impl Rendition {
         let mut segments = Vec::with_capacity(w.segments.len());
         let mut prev_init = None;
         for seg in &w.segments {
-            let seg_uri = format!("{epoch}/{}.m4s", seg.msn);
+            let seg_uri = uri::segment_uri(epoch, seg.msn);
             let mut offset = 0u64;
             let parts = seg
                 .parts
@@ -316,7 +329,7 @@ impl Rendition {
                     let tag = if s.byterange_parts {
                         PartTag { uri: seg_uri.clone(), duration: p.duration, independent: p.independent, byterange: Some((len, offset)) }
                     } else {
-                        PartTag { uri: format!("{epoch}/{}.{i}.m4s", seg.msn), duration: p.duration, independent: p.independent, byterange: None }
+                        PartTag { uri: uri::part_uri(epoch, seg.msn, i as u32), duration: p.duration, independent: p.independent, byterange: None }
                     };
                     offset += len;
                     tag
@@ -324,7 +337,7 @@ impl Rendition {
                 .collect();
             // rfc8216bis §3.1.2 / §4.4.4.5: every fMP4 segment needs an EXT-X-MAP in effect;
             // give it on the first listed segment and wherever the init changes.
-            let map_uri = (prev_init != Some(seg.init_id)).then(|| format!("{epoch}/init-{}.mp4", seg.init_id));
+            let map_uri = (prev_init != Some(seg.init_id)).then(|| uri::init_uri(epoch, seg.init_id));
             prev_init = Some(seg.init_id);
             segments.push(Segment {
                 msn: seg.msn,
@@ -359,6 +372,9 @@ impl Rendition {
             preload_hint,
             rendition_reports: Vec::new(),
             ended: w.ended,
+            independent_segments: true,
+            map_uri: w.current_init.map(|id| uri::init_uri(epoch, id)),
+            ..MediaPlaylist::default()
         }
     }
 }
@@ -366,8 +382,8 @@ impl Rendition {
 fn hint(s: &StreamSettings, msn: u64, part: usize, offset: u64) -> PreloadHint {
     let epoch = s.epoch;
     if s.byterange_parts {
-        PreloadHint { uri: format!("{epoch}/{msn}.m4s"), byterange_start: Some(offset) }
+        PreloadHint { uri: uri::segment_uri(epoch, msn), byterange_start: Some(offset) }
     } else {
-        PreloadHint { uri: format!("{epoch}/{msn}.{part}.m4s"), byterange_start: None }
+        PreloadHint { uri: uri::part_uri(epoch, msn, part as u32), byterange_start: None }
     }
 }

@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 
 use super::disk::{DiskError, RenditionDir};
 use super::rendition::{Rendition, RenditionInfo};
-use crate::playlist::MediaPlaylist;
+use crate::playlist::{uri, MediaPlaylist};
 
 /// Settings shared by every rendition of a stream, fixed while it runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,7 +90,7 @@ impl Stream {
                 .renditions
                 .iter()
                 .filter(|r| r.name() != rendition.name())
-                .map(|r| r.report(format!("../{}/index.m3u8", r.name())))
+                .map(|r| r.report(uri::rendition_report_uri(r.name())))
                 .collect();
         }
         model
