@@ -551,3 +551,36 @@ fn first_listed_segment_gets_a_derived_pdt() {
         Some("2023-11-14T22:13:20.000Z")
     );
 }
+
+#[test]
+fn empty_and_degenerate_models_render_without_panicking() {
+    let empty = MediaPlaylist {
+        target_duration: 2,
+        part_target: 0.5,
+        ..MediaPlaylist::default()
+    };
+    let text = empty.render(Skip::Yes);
+    let read = check(&text);
+    assert!(read.segments.is_empty() && read.open.is_none());
+    assert_eq!(read.version, 6);
+    // Target 0 prints as 1 (§4.4.3.1) and does not make every segment skippable.
+    let mut pl = long_live(100);
+    pl.target_duration = 0;
+    for s in &mut pl.segments {
+        for p in &mut s.parts {
+            p.duration = 0.1;
+        }
+        if s.complete {
+            s.duration = 0.4;
+        }
+    }
+    pl.part_target = 0.1;
+    let delta = check(&pl.render(Skip::Yes));
+    assert_eq!(delta.target, 1);
+    assert!(!delta.segments.is_empty());
+    // NaN and infinite numbers do not panic.
+    let mut pl = live();
+    pl.part_target = f64::NAN;
+    pl.segments[0].duration = f64::INFINITY;
+    let _ = pl.render(Skip::V2);
+}
