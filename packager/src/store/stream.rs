@@ -6,7 +6,8 @@ use std::sync::{Arc, RwLock};
 
 use super::disk::{DiskError, RenditionDir};
 use super::rendition::{Rendition, RenditionInfo};
-use crate::playlist::{uri, MediaPlaylist};
+use super::rendition::RenditionKind;
+use crate::playlist::{rules, uri, AudioRendition, MediaPlaylist, MultivariantPlaylist, Variant};
 
 /// Settings shared by every rendition of a stream, fixed while it runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,6 +95,87 @@ impl Stream {
                 .collect();
         }
         model
+    }
+
+    /// The multivariant playlist: one variant per video rung, the audio rendition as an
+    /// EXT-X-MEDIA group that every variant names (rfc8216bis §4.4.6.1, §4.4.6.2).
+    /// BANDWIDTH is the peak segment bit rate measured over the window and AVERAGE-BANDWIDTH
+    /// the mean (§4.4.6.2), each with the audio's added since a variant plays both; until a
+    /// segment exists, the configured bitrate stands in.
+    pub fn multivariant(&self) -> MultivariantPlaylist {
+        const AUDIO_GROUP: &str = "audio";
+        let target = self.settings.target_duration;
+        let measured = |r: &Rendition| {
+            let sizes = r.segment_sizes();
+            if sizes.is_empty() {
+                (r.info().nominal_bitrate, r.info().nominal_bitrate)
+            } else {
+                (rules::peak_bandwidth(&sizes, target), rules::average_bandwidth(&sizes))
+            }
+        };
+        let audio: Vec<&Arc<Rendition>> =
+            self.renditions.iter().filter(|r| matches!(r.info().kind, RenditionKind::Audio { .. })).collect();
+        let (audio_peak, audio_avg) = audio.first().map_or((0, 0), |a| measured(a));
+        let audio_codec = audio.first().and_then(|a| a.codec_string());
+        let variants = self
+            .renditions
+            .iter()
+            .filter_map(|r| match r.info().kind {
+                RenditionKind::Video { width, height, frame_rate } => {
+                    let (peak, avg) = measured(r);
+                    let codecs: Vec<String> = r.codec_string().into_iter().chain(audio_codec.clone()).collect();
+                    Some(Variant {
+                        uri: uri::media_playlist_uri(r.name()),
+                        bandwidth: peak + audio_peak,
+                        average_bandwidth: Some(avg + audio_avg),
+                        codecs: codecs.join(","),
+                        resolution: Some((u64::from(width), u64::from(height))),
+                        frame_rate: Some(frame_rate),
+                        audio_group: (!audio.is_empty()).then(|| AUDIO_GROUP.to_owned()),
+                    })
+                }
+                RenditionKind::Audio { .. } => None,
+            })
+            .collect::<Vec<_>>();
+        let audio_only = variants.is_empty();
+        let mut m = MultivariantPlaylist {
+            independent_segments: true,
+            variants,
+            audio: audio
+                .iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    let (channels, language) = match &a.info().kind {
+                        RenditionKind::Audio { channels, language } => (*channels, language.clone()),
+                        RenditionKind::Video { .. } => (2, String::new()),
+                    };
+                    AudioRendition {
+                        group_id: AUDIO_GROUP.to_owned(),
+                        name: a.name().to_owned(),
+                        default: i == 0,
+                        autoselect: true,
+                        language: (!language.is_empty() && language != "und").then_some(language),
+                        channels: Some(channels.to_string()),
+                        uri: Some(uri::media_playlist_uri(a.name())),
+                    }
+                })
+                .collect(),
+        };
+        if audio_only {
+            // An audio-only stream: its audio playlist is the variant (§4.4.6.2 needs one).
+            m.variants = audio
+                .iter()
+                .map(|a| Variant {
+                    uri: uri::media_playlist_uri(a.name()),
+                    bandwidth: audio_peak,
+                    average_bandwidth: Some(audio_avg),
+                    codecs: a.codec_string().unwrap_or_default(),
+                    ..Variant::default()
+                })
+                .collect();
+            m.audio.clear();
+        }
+        m
     }
 
     /// Ends every rendition (ENDLIST; waiters are released).
