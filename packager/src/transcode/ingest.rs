@@ -309,6 +309,11 @@ impl Ingest {
                 break Ended::Stopped;
             }
         };
+        if matches!(ended, Ended::Stopped) {
+            // Frames still inside the decoders may be missing references that were never
+            // read (B-frames): drop them rather than emit a gap.
+            return ended;
+        }
         if let Some(v) = source.video.as_mut() {
             let _ = v.decoder.send_eof();
         }
