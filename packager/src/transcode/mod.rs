@@ -1,1 +1,176 @@
-//! Transcoder: the IO shell over ffmpeg-next (skeleton).
+//! Transcoder: the IO shell over ffmpeg-next that turns one configured stream into encoded
+//! samples per rendition.
+//!
+//! Owned here: opening inputs (the built-in test pattern, files looped and paced to real
+//! time, live URLs that libavformat opens, with reconnects), decoding once, scaling and
+//! encoding every rung on its own thread with key frames forced at the same presentation
+//! time on every rung, AAC audio once, and the conversion of ffmpeg packets into
+//! [`cmaf::EncodedSample`](crate::cmaf::EncodedSample) at the boundary. No ffmpeg type
+//! leaves this module.
+//!
+//! ```text
+//!  ingest thread: open ─ read ─ decode ─ timeline ─ pace ─┬─► rung thread: scale ─ x264 ─► Feed channel
+//!  (reopen on loop / reconnect; Discontinuity)            ├─► rung thread: …
+//!                                                         └─► audio thread: resample ─ AAC ─► Feed channel
+//! ```
+//!
+//! Threads are std threads (all of this blocks); each rendition's output is a bounded
+//! tokio channel fed with `blocking_send`, so the consumer is a tokio task and a slow
+//! consumer stalls the encoder (counted in [`Metrics`]) instead of growing memory.
+
+mod audio;
+mod bitstream;
+mod ingest;
+mod input;
+mod sink;
+mod timeline;
+mod video;
+
+pub use ingest::Pipeline;
+pub use sink::{Metrics, RenditionMetrics};
+
+use crate::cmaf;
+use crate::config::{FrameRate, StreamConfig};
+
+/// Frames buffered between the ingest thread and each encoder thread.
+const WORK_QUEUE: usize = 8;
+/// Items buffered in each rendition's output channel.
+pub const FEED_QUEUE: usize = 256;
+/// Ticks per second of every video timestamp.
+pub const VIDEO_TIMESCALE: u32 = 90_000;
+
+/// One item of a rendition's output, in order: `Track` first, then samples; `Discontinuity`
+/// before the first sample after an input break (rfc8216bis §4.4.4.3 EXT-X-DISCONTINUITY);
+/// `End` last.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Feed {
+    /// The track (codec parameters); sent before the first sample.
+    Track(cmaf::TrackInfo),
+    /// One encoded access unit; timestamps are continuous across loops and reconnects.
+    Sample(cmaf::EncodedSample),
+    /// The input broke (publisher reconnected) before the next sample; the next video
+    /// sample is an IDR.
+    Discontinuity,
+    /// The input ended or the pipeline was stopped; nothing follows.
+    End,
+}
+
+/// What a rendition carries, for the multivariant playlist (rfc8216bis §4.4.6.2).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RenditionKind {
+    /// A video rung.
+    Video {
+        /// Coded width in pixels.
+        width: u32,
+        /// Coded height in pixels.
+        height: u32,
+        /// Output frame rate.
+        frame_rate: FrameRate,
+        /// Configured peak bitrate in bits/s (`maxrate`, or the input's for copy rungs, 0
+        /// when unknown).
+        bitrate: u64,
+        /// True when the input is passed through (`codec = "copy"`).
+        copy: bool,
+    },
+    /// The shared audio rendition.
+    Audio {
+        /// Channels.
+        channels: u16,
+        /// Sample rate in Hz.
+        sample_rate: u32,
+        /// Bitrate in bits/s.
+        bitrate: u64,
+    },
+}
+
+/// One rendition's output channel.
+#[derive(Debug)]
+pub struct RenditionFeed {
+    /// The rendition name (the rung's or the audio's), a URL path segment.
+    pub name: String,
+    /// What it carries.
+    pub kind: RenditionKind,
+    /// Receives the items of this rendition; usable from a tokio task.
+    pub rx: tokio::sync::mpsc::Receiver<Feed>,
+}
+
+/// Why a pipeline could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The input could not be opened or probed.
+    #[error("stream {stream:?}: cannot open input {url:?}: {source}")]
+    Open {
+        /// Stream name.
+        stream: String,
+        /// The configured URL or path.
+        url: String,
+        /// What libavformat said.
+        source: ffmpeg_next::Error,
+    },
+    /// The ladder has rungs but the input has no video stream.
+    #[error("stream {stream:?}: input {url:?} has no video stream, but {rungs} video rung(s) are configured")]
+    NoVideo {
+        /// Stream name.
+        stream: String,
+        /// The configured URL or path.
+        url: String,
+        /// Number of rungs.
+        rungs: usize,
+    },
+    /// Neither a usable video nor audio stream.
+    #[error("stream {stream:?}: input {url:?} has nothing to transcode (no video rung matches and audio is off or absent)")]
+    Empty {
+        /// Stream name.
+        stream: String,
+        /// The configured URL or path.
+        url: String,
+    },
+    /// A decoder or encoder could not be found or opened.
+    #[error("stream {stream:?} rendition {rendition:?}: {what}: {source}")]
+    Codec {
+        /// Stream name.
+        stream: String,
+        /// Rendition (or `input` for decoders).
+        rendition: String,
+        /// What was attempted, e.g. `opening libx264`.
+        what: String,
+        /// What libavcodec said.
+        source: ffmpeg_next::Error,
+    },
+    /// An encoder produced extradata we cannot read.
+    #[error("stream {stream:?} rendition {rendition:?}: {what}")]
+    Bitstream {
+        /// Stream name.
+        stream: String,
+        /// Rendition.
+        rendition: String,
+        /// What is wrong.
+        what: String,
+    },
+    /// A copy rung over an input codec that cannot be passed through.
+    #[error("stream {stream:?} rendition {rendition:?}: cannot copy input codec {codec} (only h264 and hevc can be passed through)")]
+    Uncopyable {
+        /// Stream name.
+        stream: String,
+        /// Rendition.
+        rendition: String,
+        /// The input codec name.
+        codec: String,
+    },
+    /// A pipeline thread panicked (a bug; reported rather than propagated).
+    #[error("stream {stream:?}: thread {thread:?} panicked")]
+    Panicked {
+        /// Stream name.
+        stream: String,
+        /// Thread name.
+        thread: String,
+    },
+}
+
+/// Opens the input of `stream`, opens every encoder, and starts the threads.
+///
+/// Returns the running pipeline and one feed per rendition: the rungs in configuration
+/// order, then the audio rendition when audio is enabled and the input has audio.
+pub fn start(stream: &StreamConfig) -> Result<(Pipeline, Vec<RenditionFeed>), Error> {
+    ingest::start(stream)
+}

@@ -1,1 +1,0 @@
-//! Stream and ladder configuration from TOML (skeleton).

@@ -1,0 +1,137 @@
+//! Opening an input: the built-in test pattern (libavfilter through the lavfi input
+//! device), a file, or a live URL, with an interrupt callback so that a blocked read ends
+//! when the pipeline stops.
+
+use crate::config::InputConfig;
+use ffmpeg_next as ff;
+use ff::{codec, decoder, format, media, Rational};
+use std::ffi::CString;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Debian `fonts-dejavu-core`; the clock is drawn only when it is installed.
+pub(crate) const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+
+/// An opened input with its decoders.
+pub(crate) struct Source {
+    pub ictx: format::context::Input,
+    pub video: Option<Decoded<decoder::Video>>,
+    pub audio: Option<Decoded<decoder::Audio>>,
+}
+
+/// One decoded input stream.
+pub(crate) struct Decoded<D> {
+    pub index: usize,
+    pub time_base: Rational,
+    pub decoder: D,
+    /// The input codec, for copy rungs and messages.
+    pub codec_id: codec::Id,
+    /// Average frame rate as probed (video).
+    pub rate: Rational,
+}
+
+/// The lavfi graph of the test pattern: `testsrc2` with the wall clock (UTC, milliseconds)
+/// and frame number burnt in, plus a `sine` tone. The clock is the frame's pts plus the
+/// time of day at open, which is the wall clock when the pattern is paced to real time.
+pub(crate) fn testpattern_graph(cfg: &InputConfig, now_ms: i64) -> String {
+    let tp = &cfg.testpattern;
+    let day_s = (now_ms.rem_euclid(86_400_000)) as f64 / 1000.0;
+    let mut video = format!("testsrc2=size={}x{}:rate={}", tp.width, tp.height, tp.frame_rate);
+    if Path::new(FONT).exists() {
+        video.push_str(&format!(
+            ",drawtext=fontfile={FONT}:fontsize={}:fontcolor=white:box=1:boxcolor=black@0.6:x=(w-tw)/2:y=h-th-{}:text='UTC %{{pts\\:hms\\:{day_s:.3}}}  frame %{{n}}'",
+            (tp.height / 10).max(10),
+            (tp.height / 20).max(4)
+        ));
+    } else {
+        tracing::warn!(font = FONT, "font missing (install fonts-dejavu-core): test pattern without burnt-in clock");
+    }
+    format!("{video}[out0];sine=frequency={}:sample_rate=48000[out1]", tp.tone_hz)
+}
+
+/// Opens `cfg` (with the test pattern graph when it is the test pattern). `stop` makes
+/// any blocking libavformat call return.
+pub(crate) fn open(cfg: &InputConfig, stop: Arc<AtomicBool>, now_ms: i64) -> Result<Source, ff::Error> {
+    let (url, format_name) = if cfg.is_testpattern() {
+        (testpattern_graph(cfg, now_ms), Some("lavfi".to_owned()))
+    } else {
+        (cfg.url.clone(), cfg.format.clone())
+    };
+    let mut options = ff::Dictionary::new();
+    for (k, v) in &cfg.options {
+        options.set(k, &v.0);
+    }
+    let ictx = open_input(&url, format_name.as_deref(), options, stop)?;
+    let video = ictx.streams().best(media::Type::Video).map(|s| (s.index(), s.time_base(), s.avg_frame_rate(), s.parameters()));
+    let audio = ictx.streams().best(media::Type::Audio).map(|s| (s.index(), s.time_base(), s.parameters()));
+    let video = match video {
+        Some((index, time_base, rate, params)) => {
+            let codec_id = params.id();
+            let mut ctx = codec::context::Context::from_parameters(params)?;
+            ctx.set_threading(ff::threading::Config { kind: ff::threading::Type::Frame, count: 0, ..Default::default() });
+            let mut dec = ctx.decoder();
+            dec.set_packet_time_base(time_base);
+            Some(Decoded { index, time_base, decoder: dec.video()?, codec_id, rate })
+        }
+        None => None,
+    };
+    let audio = match audio {
+        Some((index, time_base, params)) => {
+            let codec_id = params.id();
+            let mut dec = codec::context::Context::from_parameters(params)?.decoder();
+            dec.set_packet_time_base(time_base);
+            // An audio stream we cannot decode is treated as absent rather than fatal.
+            match dec.audio() {
+                Ok(decoder) => Some(Decoded { index, time_base, decoder, codec_id, rate: Rational(0, 1) }),
+                Err(e) => {
+                    tracing::warn!(error = %e, "input audio cannot be decoded; ignoring it");
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    Ok(Source { ictx, video, audio })
+}
+
+fn open_input(url: &str, format_name: Option<&str>, options: ff::Dictionary, stop: Arc<AtomicBool>) -> Result<format::context::Input, ff::Error> {
+    use ff::ffi;
+    let c_url = CString::new(url).map_err(|_| ff::Error::InvalidData)?;
+    unsafe {
+        let fmt: *const ffi::AVInputFormat = match format_name {
+            Some(name) => {
+                let c_name = CString::new(name).map_err(|_| ff::Error::InvalidData)?;
+                let f = ffi::av_find_input_format(c_name.as_ptr());
+                if f.is_null() {
+                    return Err(ff::Error::DemuxerNotFound);
+                }
+                f
+            }
+            None => std::ptr::null(),
+        };
+        let mut ps = ffi::avformat_alloc_context();
+        if ps.is_null() {
+            return Err(ff::Error::Other { errno: libc_enomem() });
+        }
+        let interrupt = ff::util::interrupt::new(Box::new(move || stop.load(Ordering::Relaxed)));
+        (*ps).interrupt_callback = interrupt.interrupt;
+        let mut opts = options.disown();
+        let res = ffi::avformat_open_input(&mut ps, c_url.as_ptr(), fmt as _, &mut opts);
+        ff::Dictionary::own(opts);
+        if res != 0 {
+            // avformat_open_input frees the context on failure.
+            return Err(ff::Error::from(res));
+        }
+        let r = ffi::avformat_find_stream_info(ps, std::ptr::null_mut());
+        if r < 0 {
+            ffi::avformat_close_input(&mut ps);
+            return Err(ff::Error::from(r));
+        }
+        Ok(format::context::Input::wrap_with_interrupt(ps, interrupt.guard))
+    }
+}
+
+fn libc_enomem() -> i32 {
+    12
+}

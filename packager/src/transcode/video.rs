@@ -1,0 +1,256 @@
+//! One video rung: scale, encode with libx264/libx265 (key frames forced where the ingest
+//! thread says), and convert packets to [`EncodedSample`]s at the boundary.
+
+use super::bitstream;
+use super::sink::Sink;
+use super::{Error, Feed, VIDEO_TIMESCALE};
+use crate::cmaf::{EncodedSample, MediaKind, TrackInfo};
+use crate::config::{FrameRate, RungConfig, VideoCodec};
+use bytes::Bytes;
+use ffmpeg_next as ff;
+use ff::format::Pixel;
+use std::collections::VecDeque;
+use std::sync::mpsc::Receiver;
+use std::sync::Arc;
+
+/// A decoded input frame on its way to every rung.
+pub(crate) struct VideoWork {
+    /// Shared, read-only decoded picture.
+    pub frame: Arc<ff::frame::Video>,
+    /// Output pts in 90 kHz ticks (continuous).
+    pub pts: i64,
+    /// Wall clock at ingest, Unix ms.
+    pub wall_ms: i64,
+    /// Force an IDR here (segment boundary, same pts on every rung).
+    pub key: bool,
+}
+
+/// Messages from the ingest thread to an encoder thread.
+pub(crate) enum Work<T> {
+    Item(T),
+    Discontinuity,
+    End,
+}
+
+/// An opened rung encoder, ready to move to its thread.
+pub(crate) struct RungEncoder {
+    pub name: String,
+    stream: String,
+    encoder: ff::encoder::Video,
+    width: u32,
+    height: u32,
+    /// Minimum spacing of output frames in ticks when the rung lowers the frame rate.
+    interval: Option<f64>,
+    /// Duration of the last sample (no successor to measure it by).
+    nominal: i64,
+    pub track: TrackInfo,
+}
+
+fn codec_err(stream: &str, rendition: &str, what: impl Into<String>) -> impl FnOnce(ff::Error) -> Error {
+    let (stream, rendition, what) = (stream.to_owned(), rendition.to_owned(), what.into());
+    move |source| Error::Codec { stream, rendition, what, source }
+}
+
+/// Opens the encoder of `rung` for an input of `in_w`×`in_h` at `in_rate`.
+pub(crate) fn open(stream: &str, rung: &RungConfig, in_w: u32, in_h: u32, in_rate: FrameRate, segment_target: f64) -> Result<RungEncoder, Error> {
+    let (width, height) = rung.output_size(in_w, in_h);
+    let rate = rung.frame_rate.unwrap_or(in_rate);
+    let (codec_name, hevc) = match rung.codec {
+        VideoCodec::Hevc => ("libx265", true),
+        _ => ("libx264", false),
+    };
+    let codec = ff::encoder::find_by_name(codec_name).ok_or_else(|| Error::Codec {
+        stream: stream.into(),
+        rendition: rung.name.clone(),
+        what: format!("finding {codec_name}"),
+        source: ff::Error::EncoderNotFound,
+    })?;
+    let mut enc = ff::codec::context::Context::new_with_codec(codec)
+        .encoder()
+        .video()
+        .map_err(codec_err(stream, &rung.name, "creating the video encoder"))?;
+    enc.set_width(width);
+    enc.set_height(height);
+    enc.set_format(Pixel::YUV420P);
+    enc.set_time_base(ff::Rational(1, VIDEO_TIMESCALE as i32));
+    // Segment boundaries come from forced IDRs only (same pts on every rung); the
+    // encoder's own GOP limit is set far beyond a segment.
+    let frames_per_segment = (segment_target * rate.fps()).ceil() as u32;
+    enc.set_gop(frames_per_segment.saturating_mul(100).max(1000));
+    enc.set_max_b_frames(rung.bframes() as usize);
+    enc.set_flags(ff::codec::Flags::GLOBAL_HEADER);
+    let bitrate = rung.bitrate.map(|b| b.bps()).unwrap_or(1_000_000);
+    enc.set_bit_rate(bitrate as usize);
+    let maxrate = rung.maxrate().map(|b| b.bps()).unwrap_or(bitrate);
+    enc.set_max_bit_rate(maxrate as usize);
+    unsafe {
+        let p = enc.as_mut_ptr();
+        (*p).rc_buffer_size = rung.bufsize().map(|b| b.bps()).unwrap_or(maxrate).min(i32::MAX as u64) as i32;
+        (*p).framerate = ff::ffi::AVRational { num: rate.num as i32, den: rate.den as i32 };
+    }
+    let mut opts = ff::Dictionary::new();
+    opts.set("preset", rung.preset());
+    opts.set("profile", rung.profile());
+    // A frame sent with pict_type I becomes an IDR (libx264/libx265 `forced-idr`).
+    opts.set("forced-idr", "1");
+    let b = rung.bframes();
+    let params = if hevc {
+        // x265: rc-lookahead must be at least bframes; keyint -1 = no automatic key frames.
+        format!("keyint=-1:min-keyint=1:scenecut=0:open-gop=0:bframes={b}:rc-lookahead={}:repeat-headers=0:log-level=error", b.max(1))
+    } else if b == 0 {
+        // Low delay: no lookahead, no frame-threading sync delay.
+        "keyint=infinite:min-keyint=1:scenecut=0:open-gop=0:rc-lookahead=0:sync-lookahead=0".to_owned()
+    } else {
+        format!("keyint=infinite:min-keyint=1:scenecut=0:open-gop=0:bframes={b}:sync-lookahead=0")
+    };
+    let mut params = params;
+    for (k, v) in &rung.options {
+        if k == "x264-params" || k == "x265-params" {
+            params.push(':');
+            params.push_str(&v.0);
+        } else {
+            opts.set(k, &v.0);
+        }
+    }
+    opts.set(if hevc { "x265-params" } else { "x264-params" }, &params);
+    let encoder = enc.open_as_with(codec, opts).map_err(codec_err(stream, &rung.name, format!("opening {codec_name}")))?;
+    let extradata = unsafe {
+        let p = encoder.as_ptr();
+        if (*p).extradata.is_null() || (*p).extradata_size <= 0 {
+            &[][..]
+        } else {
+            std::slice::from_raw_parts((*p).extradata, (*p).extradata_size as usize)
+        }
+    };
+    let codec_config = if hevc { bitstream::hevc_from_extradata(extradata) } else { bitstream::avc_from_extradata(extradata) };
+    let codec_config = codec_config.ok_or_else(|| Error::Bitstream {
+        stream: stream.into(),
+        rendition: rung.name.clone(),
+        what: format!("{codec_name} extradata ({} bytes) holds no parameter sets", extradata.len()),
+    })?;
+    let track = TrackInfo { kind: MediaKind::Video { width, height }, codec: codec_config, timescale: VIDEO_TIMESCALE, language: "und".into() };
+    let out_interval = f64::from(VIDEO_TIMESCALE) / rate.fps();
+    let interval = rung.frame_rate.filter(|r| r.fps() < in_rate.fps()).map(|_| out_interval);
+    Ok(RungEncoder { name: rung.name.clone(), stream: stream.into(), encoder, width, height, interval, nominal: out_interval.round() as i64, track })
+}
+
+/// The output side: hold one packet to learn its duration from the next dts.
+struct Emitter {
+    sink: Sink,
+    held: Option<EncodedSample>,
+    nominal: i64,
+    walls: VecDeque<(i64, i64)>,
+    /// Output pts from which a Discontinuity is due.
+    disc_at: Option<i64>,
+    open: bool,
+}
+
+impl Emitter {
+    fn push(&mut self, pkt: &ff::Packet) {
+        let Some(data) = pkt.data() else { return };
+        let (Some(pts), dts) = (pkt.pts(), pkt.dts()) else { return };
+        let dts = dts.unwrap_or(pts);
+        let data = if bitstream::is_annexb(data) { bitstream::annexb_to_length_prefixed(data) } else { data.to_vec() };
+        let wall = self.walls.iter().position(|(p, _)| *p == pts).and_then(|i| self.walls.remove(i)).map(|(_, w)| w);
+        let sample = EncodedSample { dts, pts, duration: 0, sync: pkt.is_key(), data: Bytes::from(data), wallclock_ms: wall };
+        self.release(Some(sample));
+    }
+
+    fn release(&mut self, next: Option<EncodedSample>) {
+        if let Some(mut held) = self.held.take() {
+            let d = next.as_ref().map_or(self.nominal, |n| n.dts - held.dts);
+            held.duration = u32::try_from(if d > 0 { d } else { self.nominal }).unwrap_or(1).max(1);
+            if self.disc_at.is_some_and(|at| held.pts >= at) {
+                self.disc_at = None;
+                self.open &= self.sink.send(Feed::Discontinuity);
+            }
+            self.open &= self.sink.send(Feed::Sample(held));
+        }
+        self.held = next;
+    }
+}
+
+/// Runs the rung until `End` (or until the consumer goes away).
+pub(crate) fn run(mut enc: RungEncoder, rx: Receiver<Work<VideoWork>>, sink: Sink) {
+    let mut out = Emitter { sink, held: None, nominal: enc.nominal, walls: VecDeque::new(), disc_at: None, open: true };
+    out.open &= out.sink.send(Feed::Track(enc.track.clone()));
+    let mut scaler: Option<(Pixel, u32, u32, ff::software::scaling::Context)> = None;
+    let mut next_slot = f64::MIN;
+    let mut disc_pending = false;
+    let mut pkt = ff::Packet::empty();
+    while out.open {
+        let work = match rx.recv() {
+            Ok(Work::Item(w)) => w,
+            Ok(Work::Discontinuity) => {
+                disc_pending = true;
+                continue;
+            }
+            Ok(Work::End) | Err(_) => break,
+        };
+        if let Some(interval) = enc.interval {
+            let p = work.pts as f64;
+            if !work.key && p + interval / 10.0 < next_slot {
+                continue;
+            }
+            next_slot = if work.key || next_slot + interval < p { p + interval } else { next_slot + interval };
+        }
+        let src = &*work.frame;
+        let mut frame = if src.format() == Pixel::YUV420P && src.width() == enc.width && src.height() == enc.height {
+            match share(src) {
+                Some(f) => f,
+                None => continue,
+            }
+        } else {
+            let key = (src.format(), src.width(), src.height());
+            if scaler.as_ref().map(|(f, w, h, _)| (*f, *w, *h)) != Some(key) {
+                match ff::software::scaling::Context::get(key.0, key.1, key.2, Pixel::YUV420P, enc.width, enc.height, ff::software::scaling::Flags::BILINEAR) {
+                    Ok(s) => scaler = Some((key.0, key.1, key.2, s)),
+                    Err(e) => {
+                        tracing::error!(stream = %enc.stream, rendition = %enc.name, error = %e, ?key, "cannot scale input frame; dropped");
+                        continue;
+                    }
+                }
+            }
+            let mut dst = ff::frame::Video::new(Pixel::YUV420P, enc.width, enc.height);
+            let Some((.., s)) = scaler.as_mut() else { continue };
+            if let Err(e) = s.run(src, &mut dst) {
+                tracing::warn!(rendition = %enc.name, error = %e, "scaling failed; frame dropped");
+                continue;
+            }
+            dst
+        };
+        frame.set_pts(Some(work.pts));
+        frame.set_kind(if work.key { ff::picture::Type::I } else { ff::picture::Type::None });
+        if disc_pending {
+            disc_pending = false;
+            out.disc_at = Some(work.pts);
+        }
+        out.walls.push_back((work.pts, work.wall_ms));
+        if out.walls.len() > 512 {
+            out.walls.pop_front();
+        }
+        if let Err(e) = enc.encoder.send_frame(&frame) {
+            tracing::warn!(rendition = %enc.name, error = %e, "encoder rejected a frame");
+            continue;
+        }
+        while enc.encoder.receive_packet(&mut pkt).is_ok() {
+            out.push(&pkt);
+        }
+    }
+    let _ = enc.encoder.send_eof();
+    while enc.encoder.receive_packet(&mut pkt).is_ok() {
+        out.push(&pkt);
+    }
+    out.release(None);
+    if out.open {
+        out.sink.send(Feed::End);
+    }
+}
+
+/// A new reference to the same picture buffers (no copy).
+fn share(f: &ff::frame::Video) -> Option<ff::frame::Video> {
+    unsafe {
+        let p = ff::ffi::av_frame_clone(f.as_ptr());
+        (!p.is_null()).then(|| ff::frame::Video::wrap(p))
+    }
+}
