@@ -1,0 +1,229 @@
+//! Live wiring of one stream: transcode feeds → one packaging thread per rendition
+//! (`cmaf::Chunker` push/pull → `store::Rendition::apply`) → the store the origin serves.
+//!
+//! The packaging loop is a std thread, not a tokio task: it does a little CPU work per sample
+//! and, with a disk copy, small synchronous file writes; neither belongs on the async runtime.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::cmaf::{Chunker, ChunkerConfig, Event};
+use crate::config::StreamConfig;
+use crate::playlist::{rules, Skip};
+use crate::store::{DiskError, Rendition, RenditionDir, RenditionInfo, RenditionKind, Stream, StreamSettings};
+use crate::transcode::{self, Feed, Pipeline, RenditionFeed};
+
+/// How a stream is run, beyond its config.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Directory for the disk copy (and resume). `None`: memory only.
+    pub storage: Option<PathBuf>,
+    /// Keep every segment (VOD packaging) instead of the configured window.
+    pub keep_all: bool,
+}
+
+/// Why a stream could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The transcoder could not start.
+    #[error(transparent)]
+    Transcode(#[from] transcode::Error),
+    /// The disk copy could not be restored.
+    #[error("stream {stream:?}: {source}")]
+    Disk {
+        /// Stream name.
+        stream: String,
+        /// The cause.
+        source: DiskError,
+    },
+}
+
+/// A running stream: its store entry, its transcoder and its packaging threads.
+pub struct LiveStream {
+    /// The stream as the origin serves it.
+    pub stream: Arc<Stream>,
+    pipeline: Option<Pipeline>,
+    packagers: Vec<JoinHandle<()>>,
+}
+
+impl LiveStream {
+    /// The transcoder's counters.
+    pub fn metrics(&self) -> Option<Arc<transcode::Metrics>> {
+        self.pipeline.as_ref().map(Pipeline::metrics)
+    }
+
+    /// Seconds of media packaged so far (the longest rendition).
+    pub fn packaged_secs(&self) -> f64 {
+        self.stream
+            .renditions()
+            .iter()
+            .map(|r| r.segment_sizes().iter().map(|(_, secs)| secs).sum::<f64>())
+            .fold(0.0, f64::max)
+    }
+
+    /// True when the input ended and every rendition is packaged to its end.
+    pub fn is_finished(&self) -> bool {
+        self.packagers.iter().all(JoinHandle::is_finished)
+    }
+
+    /// Stops the transcoder, waits for every rendition to package what it has, and ends the
+    /// stream (ENDLIST; every waiting request is released).
+    pub fn stop(mut self) -> Result<(), transcode::Error> {
+        let result = match self.pipeline.take() {
+            Some(p) => {
+                p.stop();
+                p.join()
+            }
+            None => Ok(()),
+        };
+        for h in self.packagers.drain(..) {
+            let _ = h.join();
+        }
+        self.stream.close();
+        result
+    }
+
+    /// Waits until the input ends by itself (a file without loop), then ends the stream.
+    pub fn wait(mut self) -> Result<(), transcode::Error> {
+        for h in self.packagers.drain(..) {
+            let _ = h.join();
+        }
+        let result = self.pipeline.take().map_or(Ok(()), Pipeline::join);
+        self.stream.close();
+        result
+    }
+}
+
+/// Starts `config`: opens the input and encoders, builds the stream's store entry (resuming a
+/// disk copy of the same epoch), and spawns one packaging thread per rendition.
+pub fn start(config: &StreamConfig, options: &Options) -> Result<LiveStream, Error> {
+    let (pipeline, feeds) = transcode::start(config)?;
+    let infos: Vec<RenditionInfo> = feeds.iter().map(rendition_info).collect();
+    let epoch = options
+        .storage
+        .as_deref()
+        .and_then(|root| saved_epoch(root, &config.name, &infos))
+        .unwrap_or_else(now_secs);
+    let settings = StreamSettings {
+        name: config.name.clone(),
+        epoch,
+        // rfc8216bis §4.4.3.1: every EXTINF, rounded, is at most the target duration; segments
+        // close at the first IDR at or after the segment target, and IDRs are forced there.
+        target_duration: rules::target_duration(config.segment_target),
+        part_target: config.part_target,
+        window_segments: if options.keep_all { usize::MAX } else { config.window as usize },
+        byterange_parts: false,
+        first_msn: 0,
+    };
+    let stream = match &options.storage {
+        Some(root) => Stream::with_disk(settings, infos, root)
+            .map_err(|source| Error::Disk { stream: config.name.clone(), source })?,
+        None => Stream::new(settings, infos),
+    };
+    let chunker = ChunkerConfig { part_target: config.part_target, segment_target: config.segment_target, ..ChunkerConfig::default() };
+    let packagers = feeds
+        .into_iter()
+        .map(|feed| {
+            let rendition = Arc::clone(stream.rendition(&feed.name).expect("rendition made from this feed"));
+            let stream = Arc::clone(&stream);
+            let chunker = ChunkerConfig {
+                first_msn: rendition.next_msn(),
+                first_discontinuity: rendition.next_discontinuity(),
+                ..chunker.clone()
+            };
+            let write_playlists = options.storage.is_some();
+            std::thread::Builder::new()
+                .name(format!("pack-{}", feed.name))
+                .spawn(move || package(feed, &stream, &rendition, chunker, write_playlists))
+                .expect("spawn packaging thread")
+        })
+        .collect();
+    Ok(LiveStream { stream, pipeline: Some(pipeline), packagers })
+}
+
+fn rendition_info(feed: &RenditionFeed) -> RenditionInfo {
+    match feed.kind {
+        transcode::RenditionKind::Video { width, height, frame_rate, bitrate, .. } => RenditionInfo {
+            name: feed.name.clone(),
+            kind: RenditionKind::Video { width, height, frame_rate: frame_rate.fps() },
+            nominal_bitrate: bitrate,
+        },
+        transcode::RenditionKind::Audio { channels, bitrate, .. } => RenditionInfo {
+            name: feed.name.clone(),
+            kind: RenditionKind::Audio { channels, language: "und".into() },
+            nominal_bitrate: bitrate,
+        },
+    }
+}
+
+/// The epoch a previous run left on disk, if every rendition agrees on it (a resume).
+fn saved_epoch(root: &Path, stream: &str, infos: &[RenditionInfo]) -> Option<u64> {
+    let epochs: Vec<Option<u64>> = infos.iter().map(|i| RenditionDir::saved_epoch(root, stream, &i.name)).collect();
+    let first = (*epochs.first()?)?;
+    epochs.iter().all(|e| *e == Some(first)).then_some(first)
+}
+
+/// Duration of a file input in seconds, when its container says.
+pub fn probe_duration(url: &str) -> Option<f64> {
+    ffmpeg_next::init().ok()?;
+    let ctx = ffmpeg_next::format::input(&url).ok()?;
+    let d = ctx.duration();
+    (d > 0).then(|| d as f64 / f64::from(ffmpeg_next::ffi::AV_TIME_BASE))
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// The packaging loop of one rendition, until its feed ends.
+///
+/// Policy for bad samples: the chunker rejects them with a typed error; the sample is
+/// dropped, the first error is logged with its context and later ones are counted, so that
+/// one corrupt packet never stops a stream or loses what was published.
+pub fn package(mut feed: RenditionFeed, stream: &Stream, rendition: &Rendition, config: ChunkerConfig, write_playlists: bool) {
+    let mut chunker = Chunker::new(config);
+    let mut rejected = 0u64;
+    while let Some(item) = feed.rx.blocking_recv() {
+        let result = match item {
+            Feed::Track(track) => chunker.set_track(track),
+            Feed::Sample(sample) => chunker.push(sample),
+            Feed::Discontinuity => {
+                chunker.discontinuity();
+                Ok(())
+            }
+            Feed::End => break,
+        };
+        if let Err(e) = result {
+            if rejected == 0 {
+                tracing::warn!(stream = stream.name(), rendition = rendition.name(), error = %e,
+                    "sample rejected by the chunker; dropping it (later rejections are counted, not logged)");
+            }
+            rejected += 1;
+        }
+        drain(&mut chunker, stream, rendition, write_playlists);
+    }
+    if let Err(e) = chunker.finish() {
+        tracing::warn!(stream = stream.name(), rendition = rendition.name(), error = %e, "finishing the last part failed");
+    }
+    drain(&mut chunker, stream, rendition, write_playlists);
+    if rejected > 0 {
+        tracing::warn!(stream = stream.name(), rendition = rendition.name(), rejected, "samples rejected in total");
+    }
+    rendition.close();
+    if write_playlists {
+        rendition.write_playlist(&stream.media_playlist(rendition).render(Skip::No));
+    }
+}
+
+fn drain(chunker: &mut Chunker, stream: &Stream, rendition: &Rendition, write_playlists: bool) {
+    let mut published = false;
+    while let Some(ev) = chunker.pull() {
+        published |= !matches!(ev, Event::InitReady(_));
+        rendition.apply(ev);
+    }
+    if published && write_playlists {
+        rendition.write_playlist(&stream.media_playlist(rendition).render(Skip::No));
+    }
+}
