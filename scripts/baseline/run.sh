@@ -21,7 +21,8 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$PORT" ] || PORT="$(free_port)"
 need_player
-DIR="$(tmp_dir)"
+tmp_dir
+DIR="$TMP_DIR"
 mkdir -p "$DIR/www/live"
 copy_player "$DIR/www"
 chmod 755 "$DIR"

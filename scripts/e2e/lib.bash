@@ -24,12 +24,10 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# Makes a temporary directory removed at exit; prints its path.
+# Makes a temporary directory removed at exit; sets TMP_DIR to its path (call it directly, not in $(...)).
 tmp_dir() {
-  local d
-  d="$(mktemp -d /tmp/llhls-e2e.XXXXXX)"
-  E2E_TMP+=("$d")
-  echo "$d"
+  TMP_DIR="$(mktemp -d /tmp/llhls-e2e.XXXXXX)"
+  E2E_TMP+=("$TMP_DIR")
 }
 
 # bg_start LOG CMD...: runs CMD in the background, output to LOG; sets BG_PID.
