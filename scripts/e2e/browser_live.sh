@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # llhls live, end to end: `llhls serve` (the built-in default stream) on a free 127.0.0.1 port; the ffmpeg CLI reads
 # 10 s of the multivariant playlist with no error; then hls.js in Debian's chromium plays the player page the origin
-# serves for 30 s: it must start, never stall, and stay under 6 s behind the wall clock (PROGRAM-DATE-TIME).
+# serves for 30 s: it must start, never stall, and stay under 6 s behind the wall clock (PROGRAM-DATE-TIME); with
+# several renditions, picking one by hand half way must switch to it.
 # Screenshot and JSON summary: target/e2e/browser_live.{png,json}.
 set -euo pipefail
 source "$(dirname "$0")/lib.bash"
@@ -30,8 +31,12 @@ curl -sf "$ORIGIN/" | grep -qF "/player/?src=/$STREAM/master.m3u8" \
 
 ffmpeg_reads "$ORIGIN/$STREAM/master.m3u8" 10
 
+# With a ladder, the page's rendition picker switches half way to a rendition not playing then: no stall allowed.
+VARIANTS="$(curl -sf "$ORIGIN/$STREAM/master.m3u8" | grep -c '^#EXT-X-STREAM-INF' || true)"
+PICK=()
+[ "$VARIANTS" -gt 1 ] && PICK=(--level other --level-at 15)
 timeout 120 node "$E2E_ROOT/scripts/player/play.mjs" "$ORIGIN/player/?src=/$STREAM/master.m3u8" \
-  --seconds 30 --max-latency 6 --screenshot "$E2E_OUT/browser_live.png" --json "$E2E_OUT/browser_live.json" \
+  --seconds 30 --max-latency 6 "${PICK[@]}" --screenshot "$E2E_OUT/browser_live.png" --json "$E2E_OUT/browser_live.json" \
   > /dev/null || { cat "$E2E_OUT/browser_live.json" >&2 2>/dev/null; die "browser playback (see $E2E_OUT/browser_live.json)"; }
 kill -0 "$SERVE" 2>/dev/null || die "llhls serve died during the test"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("browser_live: ok: latency p50 %s s p95 %s s max %s s, startup %s ms, stalls %s, levels seen %s" % (d["latency"]["p50"], d["latency"]["p95"], d["latency"]["max"], d["startupMs"], d["stalls"], d["levelsSeen"]))' "$E2E_OUT/browser_live.json"

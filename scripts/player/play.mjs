@@ -4,7 +4,7 @@
 // it started, moved forward, and (live) stayed under a latency threshold. Prints a JSON summary.
 //
 //   node scripts/player/play.mjs URL [--seconds N] [--screenshot out.png] [--json out.json] [--vod]
-//        [--max-latency S] [--warmup S] [--startup-timeout S] [--max-stalls N] [--sync S] [--level N]
+//        [--max-latency S] [--warmup S] [--startup-timeout S] [--max-stalls N] [--sync S] [--level N [--level-at S]]
 //
 // URL is either the player page (http://host/player/?src=...) or a playlist (…​.m3u8): then this script serves the
 // page itself on 127.0.0.1 and the playlist's server must allow cross-origin requests (CORS).
@@ -22,13 +22,15 @@ const CHROMIUM = process.env.LLHLS_CHROMIUM || '/usr/bin/chromium';
 const SAMPLE_MS = 500;
 
 const USAGE = `usage: play.mjs URL [--seconds N=30] [--screenshot FILE] [--json FILE] [--vod]
-  [--max-latency S=6] [--warmup S=2] [--startup-timeout S=20] [--max-stalls N=0] [--sync S] [--level N]`;
+  [--max-latency S=6] [--warmup S=2] [--startup-timeout S=20] [--max-stalls N=0] [--sync S]
+  [--level N|other [--level-at S=0]]   pick rendition N (hls.js order: ascending bitrate; "other": one that is
+                                       not playing then) in the page's picker S s after start; it must play at the end`;
 
 /** Parses argv into options; throws a message on a bad flag. */
 function parseArgs(argv) {
   const opts = {
     url: null, seconds: 30, screenshot: null, json: null, vod: false,
-    maxLatency: 6, warmup: 2, startupTimeout: 20, maxStalls: 0, sync: null, level: null,
+    maxLatency: 6, warmup: 2, startupTimeout: 20, maxStalls: 0, sync: null, level: null, levelAt: 0,
   };
   const num = (flag, v) => {
     const n = Number(v);
@@ -47,7 +49,8 @@ function parseArgs(argv) {
       case '--startup-timeout': opts.startupTimeout = num(a, argv[++i]); break;
       case '--max-stalls': opts.maxStalls = num(a, argv[++i]); break;
       case '--sync': opts.sync = num(a, argv[++i]); break;
-      case '--level': opts.level = num(a, argv[++i]); break;
+      case '--level': opts.level = argv[i + 1] === 'other' ? (i++, 'other') : num(a, argv[++i]); break;
+      case '--level-at': opts.levelAt = num(a, argv[++i]); break;
       case '-h': case '--help': console.log(USAGE); process.exit(0); break;
       default:
         if (a.startsWith('--') || opts.url) throw new Error(`unexpected argument ${a}`);
@@ -161,13 +164,25 @@ async function main() {
       if (s && (s.started || s.fatalError)) break;
       await page.waitForTimeout(SAMPLE_MS / 5);
     }
-    if (s && s.started && opts.level !== null) {
-      await page.selectOption('#levels', String(opts.level));
-    }
     const startedAt = Date.now();
     const startTime = s ? s.currentTime : 0;
+    let levelPicked = false;
+    const pickLevel = async () => {
+      if (levelPicked || opts.level === null || Date.now() - startedAt < opts.levelAt * 1000) return;
+      levelPicked = true;
+      const now = await stats();
+      let pick = opts.level;
+      if (pick === 'other') {
+        const n = (now.levels || []).length;
+        pick = now.level === 0 ? n - 1 : 0;
+      }
+      summary.levelPicked = pick;
+      await page.selectOption('#levels', String(pick));
+    };
+    if (s && s.started) await pickLevel();
     while (s && s.started && !s.fatalError && Date.now() - startedAt < opts.seconds * 1000) {
       await page.waitForTimeout(SAMPLE_MS);
+      await pickLevel();
       s = await stats();
       samples.push({ t: (Date.now() - startedAt) / 1000, ...s });
       if (opts.vod && s.currentTime > 0 && (await page.evaluate(() => document.getElementById('video').ended))) break;
@@ -222,6 +237,10 @@ async function main() {
     const fail = (m) => summary.failures.push(m);
     if (!last.started) fail(`playback did not start within ${opts.startupTimeout} s`);
     if (last.fatalError) fail(`fatal error: ${last.fatalError}`);
+    if (opts.level !== null && last.started) {
+      if (!levelPicked) fail(`rendition ${opts.level} was never picked (--level-at ${opts.levelAt} s is past the run)`);
+      else if (last.level !== summary.levelPicked) fail(`picked rendition ${summary.levelPicked} but ${last.level} is playing at the end`);
+    }
     if ((last.stalls || 0) > opts.maxStalls) fail(`${last.stalls} stall(s) after start (allowed ${opts.maxStalls})`);
     if (last.started) {
       if (opts.vod) {

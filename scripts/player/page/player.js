@@ -183,6 +183,7 @@
     stats.targetLatency = stats.live ? hls.targetLatency : null;
     stats.buffer = bufferAhead();
     stats.playbackRate = video.playbackRate;
+    stats.autoLevel = hls.autoLevelEnabled;
     stats.currentTime = video.currentTime;
     // A bare media playlist has no RESOLUTION attribute: fall back to the decoded picture size.
     stats.videoSize = video.videoWidth ? `${video.videoWidth}x${video.videoHeight}` : null;
