@@ -11,6 +11,10 @@ import fs from 'node:fs';
 
 const USAGE = 'usage: parse.mjs FILE|URL [--recurse] [--allow-unknown] [--quiet]';
 
+// Tags of draft-pantos-hls-rfc8216bis-22 that m3u8-parser 7 does not model: reported, never a failure.
+// EXT-X-BITRATE §4.4.4.8, EXT-X-GAP §4.4.4.7, EXT-X-SESSION-DATA §4.4.6.4, EXT-X-SESSION-KEY §4.4.6.5.
+const UNMODELLED = ['#EXT-X-BITRATE', '#EXT-X-GAP', '#EXT-X-SESSION-DATA', '#EXT-X-SESSION-KEY'];
+
 /** Reads a playlist from an http(s) URL or a file path; throws with the address on failure. */
 async function load(ref) {
   if (/^https?:\/\//.test(ref)) {
@@ -33,11 +37,15 @@ function parseText(uri, text) {
   const warnings = [];
   const errors = [];
   const unknownTags = [];
+  const unmodelledTags = [];
   const parser = new Parser({ uri: /^https?:/.test(uri) ? uri : undefined });
   parser.on('warn', (w) => warnings.push(w.message));
   parser.on('error', (e) => errors.push(e.message));
   parser.parseStream.on('data', (entry) => {
-    if (entry.type === 'tag' && !entry.tagType) unknownTags.push(`#EXT${entry.data}`);
+    if (entry.type !== 'tag' || entry.tagType) return;
+    const line = `#EXT${entry.data}`;
+    const name = line.split(':')[0];
+    if (UNMODELLED.includes(name)) { if (!unmodelledTags.includes(name)) unmodelledTags.push(name); } else unknownTags.push(line);
   });
   if (!text.startsWith('#EXTM3U')) errors.push('the first line is not #EXTM3U (draft-pantos-hls-rfc8216bis-22 §4.4.1.1)');
   parser.push(text);
@@ -63,7 +71,7 @@ function parseText(uri, text) {
       programDateTime: m.segments.some((s) => s.programDateTime !== undefined),
     };
   if (!isMultivariant && m.segments.length === 0 && !m.preloadSegment) errors.push('a media playlist without segments');
-  return { uri, kind: isMultivariant ? 'multivariant' : 'media', warnings, errors, unknownTags, summary, manifest: m };
+  return { uri, kind: isMultivariant ? 'multivariant' : 'media', warnings, errors, unknownTags, unmodelledTags, summary, manifest: m };
 }
 
 async function main() {
