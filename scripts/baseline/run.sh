@@ -2,7 +2,7 @@
 # Classic-HLS latency baseline: the ffmpeg CLI's own HLS muxer, live, 1 s fMP4 segments, served by nginx on
 # 127.0.0.1 together with a copy of the llhls player page (same origin).
 #
-#   scripts/baseline/run.sh [--port PORT] [--seconds N]
+#   scripts/baseline/run.sh [--port PORT] [--seconds N] [--size WxH=1280x720]
 #
 # Prints "baseline: ready PAGE_URL" once the playlist holds three segments, then runs until killed (or N seconds).
 # Page:     http://127.0.0.1:PORT/player/?src=/live/stream.m3u8
@@ -12,10 +12,12 @@ set -euo pipefail
 source "$(dirname "$0")/../e2e/lib.bash"
 PORT=""
 LIMIT=""
+SIZE="1280x720"
 while [ $# -gt 0 ]; do
   case "$1" in
     --port) PORT="$2"; shift 2 ;;
     --seconds) LIMIT="$2"; shift 2 ;;
+    --size) SIZE="$2"; shift 2 ;;
     *) echo "baseline: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -34,7 +36,7 @@ NGINX=$BG_PID
 # each segment and playlist appear whole (written, then renamed).
 cd "$DIR/www/live"
 bg_start "$DIR/ffmpeg.log" ffmpeg -hide_banner -loglevel error -nostdin \
-  -re -f lavfi -i "testsrc2=size=1280x720:rate=30" \
+  -re -f lavfi -i "testsrc2=size=$SIZE:rate=30" \
   -re -f lavfi -i "sine=frequency=440:sample_rate=48000" \
   -map 0:v -map 1:a \
   -c:v libx264 -preset veryfast -pix_fmt yuv420p -g 30 -keyint_min 30 -sc_threshold 0 -b:v 2500k \
@@ -48,8 +50,9 @@ cd - > /dev/null
 
 PAGE="http://127.0.0.1:$PORT/player/?src=/live/stream.m3u8"
 ready=0
-for _ in $(seq 1 200); do
-  if [ "$(grep -c '^#EXTINF' "$DIR/www/live/stream.m3u8" 2>/dev/null || true)" -ge 3 ] \
+# Up to 60 s: on a busy machine the encoder may start slowly.
+for _ in $(seq 1 600); do
+  if [ -f "$DIR/www/live/stream.m3u8" ] && [ "$(grep -c '^#EXTINF' "$DIR/www/live/stream.m3u8" || true)" -ge 3 ] \
      && curl -sf -o /dev/null "http://127.0.0.1:$PORT/live/stream.m3u8"; then
     ready=1; break
   fi
