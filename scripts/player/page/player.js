@@ -1,0 +1,210 @@
+// llhls test player: plays the playlist named by ?src= with hls.js in low-latency mode and shows, live, how far
+// behind real time the picture on screen is. Tests read the same figures from window.llhlsStats.
+//
+// Latency is wall clock minus the EXT-X-PROGRAM-DATE-TIME of the frame on screen (hls.playingDate maps
+// video.currentTime through the PROGRAM-DATE-TIME of the playing segment, draft-pantos-hls-rfc8216bis-22 §4.4.4.6),
+// so it includes encode, packaging, delivery and player buffering. It assumes the origin's clock is this machine's.
+'use strict';
+
+(function main() {
+  const params = new URLSearchParams(location.search);
+  const src = params.get('src');
+  const video = document.getElementById('video');
+  const picker = document.getElementById('levels');
+  const srcInput = document.getElementById('src');
+  const t0 = performance.now();
+
+  /** Figures for the page and for tests (scripts/player/play.mjs samples this object). */
+  const stats = {
+    src,
+    latency: null, // seconds, wall clock minus PROGRAM-DATE-TIME of the frame on screen
+    edgeLatency: null, // seconds behind the playlist's live edge, as hls.js computes it
+    targetLatency: null, // seconds, what hls.js aims for (PART-HOLD-BACK in low-latency mode)
+    buffer: 0, // seconds buffered ahead of the playhead
+    level: -1, // index of the rendition playing (-1 before any)
+    resolution: null, // "WIDTHxHEIGHT" of that rendition (RESOLUTION attribute)
+    videoSize: null, // "WIDTHxHEIGHT" of the decoded picture
+    bitrate: null, // its BANDWIDTH attribute, bits per second
+    levels: [], // every rendition of the multivariant playlist
+    levelsSeen: [], // indices of the renditions that played
+    autoLevel: true,
+    playbackRate: 1,
+    currentTime: 0,
+    live: null,
+    stalls: 0, // playback stopped for want of data after it had started
+    stalledMs: 0,
+    started: false,
+    startupMs: null, // page script start to the first frame playing
+    fatalError: null,
+    errors: [], // non-fatal hls.js errors, details only
+    droppedFrames: 0,
+    decodedFrames: 0,
+  };
+  window.llhlsStats = stats;
+
+  srcInput.value = src || '';
+  document.getElementById('open').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const next = new URL(location.href);
+    next.searchParams.set('src', srcInput.value.trim());
+    location.href = next.toString();
+  });
+
+  const status = document.getElementById('s-status');
+  function setStatus(text, isError) {
+    status.textContent = text;
+    status.classList.toggle('error', !!isError);
+  }
+
+  if (!src) {
+    setStatus('no ?src= playlist URL given', true);
+    stats.fatalError = 'no src';
+    return;
+  }
+  if (typeof Hls === 'undefined' || !Hls.isSupported()) {
+    setStatus('hls.js is not available or MSE is not supported', true);
+    stats.fatalError = 'hls.js unsupported';
+    return;
+  }
+
+  const config = {
+    lowLatencyMode: true,
+    // Catch up on drift by playing up to 1.5x; never slower than real time.
+    maxLiveSyncPlaybackRate: 1.5,
+    // Keep the duration growing so the seek bar follows live.
+    liveDurationInfinity: true,
+    // Little back buffer: a test page, not a DVR.
+    backBufferLength: 30,
+    // Start at the rendition hls.js estimates fits, not always at the first.
+    startLevel: -1,
+  };
+  // Without ?sync= hls.js aims at the server's PART-HOLD-BACK (low-latency mode, §4.4.3.8) or HOLD-BACK, and at
+  // three target durations when the playlist has neither (a classic playlist). ?sync=SECONDS overrides that.
+  const sync = Number.parseFloat(params.get('sync'));
+  if (Number.isFinite(sync) && sync > 0) config.liveSyncDuration = sync;
+  if (params.get('debug') === '1') config.debug = true;
+
+  const hls = new Hls(config);
+  window.llhlsHls = hls;
+
+  hls.on(Hls.Events.MANIFEST_PARSED, (_ev, data) => {
+    stats.levels = data.levels.map((l, i) => ({
+      index: i,
+      width: l.width || null,
+      height: l.height || null,
+      bitrate: l.bitrate || null,
+      codecs: [l.videoCodec, l.audioCodec].filter(Boolean).join(','),
+      name: l.name || null,
+    }));
+    for (const l of stats.levels) {
+      const opt = document.createElement('option');
+      opt.value = String(l.index);
+      const size = l.height ? `${l.height}p` : (l.name || `level ${l.index}`);
+      opt.textContent = `${size} ${l.bitrate ? Math.round(l.bitrate / 1000) + ' kb/s' : ''}`.trim();
+      picker.appendChild(opt);
+    }
+    setStatus('manifest parsed');
+    video.play().catch(() => { /* autoplay refused: the user presses play */ });
+  });
+
+  hls.on(Hls.Events.LEVEL_SWITCHED, (_ev, data) => {
+    stats.level = data.level;
+    const l = hls.levels[data.level];
+    stats.resolution = l && l.width ? `${l.width}x${l.height}` : null;
+    stats.bitrate = l && l.bitrate ? l.bitrate : null;
+    if (!stats.levelsSeen.includes(data.level)) stats.levelsSeen.push(data.level);
+  });
+
+  hls.on(Hls.Events.LEVEL_LOADED, (_ev, data) => {
+    stats.live = !!data.details.live;
+  });
+
+  hls.on(Hls.Events.ERROR, (_ev, data) => {
+    if (data.fatal) {
+      stats.fatalError = `${data.type}: ${data.details}` + (data.response ? ` (HTTP ${data.response.code})` : '');
+      setStatus(`fatal: ${stats.fatalError}`, true);
+      return;
+    }
+    if (stats.errors.length < 50) stats.errors.push(data.details);
+    if (data.details === Hls.ErrorDetails.BUFFER_STALLED_ERROR) beginStall();
+  });
+
+  picker.addEventListener('change', () => {
+    const idx = Number.parseInt(picker.value, 10);
+    stats.autoLevel = idx < 0;
+    // nextLevel switches at the next fragment boundary without flushing what is buffered.
+    hls.nextLevel = idx;
+  });
+
+  // A stall is playback stopping for want of data after it had started; a seek is not a stall.
+  let stallSince = null;
+  function beginStall() {
+    if (!stats.started || stallSince !== null || video.seeking || video.paused || video.ended) return;
+    stallSince = performance.now();
+    stats.stalls += 1;
+    setStatus('stalled', true);
+  }
+  function endStall() {
+    if (stallSince === null) return;
+    stats.stalledMs += performance.now() - stallSince;
+    stallSince = null;
+    setStatus('playing');
+  }
+  video.addEventListener('waiting', beginStall);
+  video.addEventListener('playing', () => {
+    if (!stats.started) {
+      stats.started = true;
+      stats.startupMs = Math.round(performance.now() - t0);
+    }
+    endStall();
+    setStatus('playing');
+  });
+  video.addEventListener('timeupdate', () => {
+    if (stallSince !== null && !video.seeking && video.readyState >= 3) endStall();
+  });
+  video.addEventListener('ended', () => setStatus('ended'));
+
+  function bufferAhead() {
+    const t = video.currentTime;
+    const b = video.buffered;
+    for (let i = 0; i < b.length; i++) {
+      if (b.start(i) <= t + 0.1 && t < b.end(i)) return b.end(i) - t;
+    }
+    return 0;
+  }
+
+  const el = (id) => document.getElementById(id);
+  const fmt = (v, unit, digits = 2) => (v === null || v === undefined || Number.isNaN(v) ? '–' : `${v.toFixed(digits)} ${unit}`);
+
+  function sample() {
+    const date = hls.playingDate;
+    stats.latency = date ? (Date.now() - date.getTime()) / 1000 : null;
+    stats.edgeLatency = stats.live ? hls.latency : null;
+    stats.targetLatency = stats.live ? hls.targetLatency : null;
+    stats.buffer = bufferAhead();
+    stats.playbackRate = video.playbackRate;
+    stats.autoLevel = hls.autoLevelEnabled;
+    stats.currentTime = video.currentTime;
+    // A bare media playlist has no RESOLUTION attribute: fall back to the decoded picture size.
+    stats.videoSize = video.videoWidth ? `${video.videoWidth}x${video.videoHeight}` : null;
+    if (typeof video.getVideoPlaybackQuality === 'function') {
+      const q = video.getVideoPlaybackQuality();
+      stats.droppedFrames = q.droppedVideoFrames;
+      stats.decodedFrames = q.totalVideoFrames;
+    }
+    el('s-latency').textContent = fmt(stats.latency, 's');
+    el('s-edge').textContent = fmt(stats.edgeLatency, 's');
+    el('s-target').textContent = fmt(stats.targetLatency, 's');
+    el('s-buffer').textContent = fmt(stats.buffer, 's');
+    el('s-level').textContent = stats.level >= 0
+      ? `${stats.resolution || stats.videoSize || 'level ' + stats.level}${stats.autoLevel ? ' (auto)' : ''}` : '–';
+    el('s-bitrate').textContent = stats.bitrate ? `${Math.round(stats.bitrate / 1000)} kb/s` : '–';
+    el('s-rate').textContent = `${stats.playbackRate.toFixed(2)}x`;
+    el('s-stalls').textContent = String(stats.stalls);
+    el('s-startup').textContent = stats.startupMs === null ? '–' : `${stats.startupMs} ms`;
+  }
+  setInterval(sample, 250);
+
+  hls.attachMedia(video);
+  hls.loadSource(src);
+}());
