@@ -74,16 +74,20 @@ impl PublishClock {
         tokio::spawn(async move {
             while rx.changed().await.is_ok() {
                 let p = *rx.borrow_and_update();
-                *c2.lock().unwrap_or_else(|e| e.into_inner()) = (p, Instant::now());
+                PublishClock::observe(&c2, &p);
             }
         });
         map.insert(key, Arc::clone(&cell));
         cell
     }
 
-    /// Time since the rendition published `p` (None if it has published something else since).
-    pub fn since(cell: &Mutex<(Position, Instant)>, p: &Position) -> Option<Duration> {
-        let (pos, at) = *cell.lock().unwrap_or_else(|e| e.into_inner());
-        (pos == *p).then(|| at.elapsed())
+    /// Time since `p` was first seen, by the watcher task or by a waiter woken before it
+    /// (whoever looks first stamps it). Exact for the herd woken by one publish.
+    pub fn observe(cell: &Mutex<(Position, Instant)>, p: &Position) -> Duration {
+        let mut c = cell.lock().unwrap_or_else(|e| e.into_inner());
+        if c.0 != *p {
+            *c = (*p, Instant::now());
+        }
+        c.1.elapsed()
     }
 }

@@ -384,9 +384,7 @@ async fn media(sh: &Shared, stream: &str, rendition: &str, req: &Request<Incomin
         CacheControl::LivePlaylist { target_duration: td }
     };
     if let Some((cell, p)) = woke {
-        if let Some(d) = PublishClock::since(&cell, &p) {
-            sh.metrics.wake(d);
-        }
+        sh.metrics.wake(PublishClock::observe(&cell, &p));
     }
     Ok(playlist_reply(&rendered, cache, gzip))
 }
@@ -484,9 +482,7 @@ async fn part_route(
     match blocking::wait_until(&mut rx, &mut sd, limit, |p| p.closed || reached(p, msn, part)).await {
         Outcome::Ready(p) => {
             let b = r.part(msn, part).ok_or_else(not_found)?;
-            if let Some(d) = PublishClock::since(&cell, &p) {
-                sh.metrics.wake(d);
-            }
+            sh.metrics.wake(PublishClock::observe(&cell, &p));
             Ok(media_reply(req, vec![b], stem, false))
         }
         Outcome::Timeout => Err(Error::Timeout { rendition: rendition.to_owned(), waited_ms: limit.as_millis() as u64 }),
