@@ -158,7 +158,7 @@ async fn main() {
     }
     let store = Store::new();
     store.insert(Arc::clone(&stream));
-    let listener = tokio::net::TcpListener::bind(a.addr).await.expect("bind");
+    let listener = origin::listen(a.addr).expect("bind");
     println!("ready {} epoch {EPOCH} parts {}", listener.local_addr().expect("addr"), a.parts);
     let seconds = a.seconds;
     let publisher = {

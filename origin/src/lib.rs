@@ -23,4 +23,4 @@ pub mod range;
 pub mod server;
 
 pub use error::Error;
-pub use server::{serve, Body, Origin, OriginOptions};
+pub use server::{listen, serve, Body, Origin, OriginOptions};

@@ -81,7 +81,7 @@ pub struct Origin {
 impl Origin {
     /// Binds `addr` (use `127.0.0.1:0` in tests) and serves `store` until `shutdown` is called.
     pub async fn bind(addr: SocketAddr, store: Arc<Store>, opts: OriginOptions) -> io::Result<Origin> {
-        let listener = TcpListener::bind(addr).await?;
+        let listener = listen(addr)?;
         let addr = listener.local_addr()?;
         let (stop, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, store, opts, async move {
@@ -103,6 +103,15 @@ impl Origin {
         }
         let _ = (&mut self.task).await;
     }
+}
+
+/// A listener with a deep accept backlog (4096, capped by the kernel's somaxconn), so a herd
+/// of players connecting at once is not met with SYN retries.
+pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(4096)
 }
 
 struct Shared {
