@@ -1,1 +1,26 @@
-//! origin — HTTP semantics of llhls (skeleton).
+//! # origin — the HTTP semantics of llhls
+//!
+//! Owns routes (`path`), delivery directives and blocking playlist reload (`blocking`, with
+//! the decision logic reached through `interim` until packager's lands), held preload-hint
+//! parts and byte-range streaming (`server`), rendered-playlist caching (`cache`), CDN cache
+//! policy (`headers`), byte ranges (`range`), error → status mapping (`error`) and `/metrics`.
+//!
+//! ```text
+//! Rendition::apply ─ send_replace(Position) ─► watch ─► blocked requests (blocking::wait_until)
+//!                                                        └─► cache.get(key, render) ─► response
+//! ```
+//!
+//! Entry points: [`serve`] on a bound listener, or [`Origin::bind`] for an owned server task.
+
+pub mod blocking;
+pub mod cache;
+pub mod error;
+pub mod headers;
+pub mod interim;
+pub mod metrics;
+pub mod path;
+pub mod range;
+pub mod server;
+
+pub use error::Error;
+pub use server::{listen, serve, Body, Origin, OriginOptions};

@@ -1,0 +1,221 @@
+//! Bench load client for scripts/bench-origin (127.0.0.1 only, bounded in count and time).
+//!
+//! `blocked --addr A --n 10000 --ahead 9 --parts 6`: opens N connections, each sending one
+//!   blocking playlist request for the part `ahead` parts after the current one; prints when
+//!   they were all sent, and the spread from the first to the last response.
+//! `viewers --addr A --n 1000 --seconds 20 --parts 6`: N LL-HLS viewers, each on its own
+//!   keep-alive connection looping "blocking reload for the next part, then GET that part".
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+
+const EPOCH: u64 = 1_700_000_000;
+
+struct Args {
+    mode: String,
+    addr: SocketAddr,
+    n: usize,
+    ahead: u32,
+    parts: u32,
+    seconds: u64,
+}
+
+fn args() -> Args {
+    let v: Vec<String> = std::env::args().skip(1).collect();
+    let mut a = Args {
+        mode: v.first().cloned().unwrap_or_default(),
+        addr: SocketAddr::from(([127, 0, 0, 1], 18080)),
+        n: 1000,
+        ahead: 9,
+        parts: 6,
+        seconds: 20,
+    };
+    for kv in v[1..].chunks(2) {
+        let val = kv.get(1).cloned().unwrap_or_default();
+        match kv[0].as_str() {
+            "--addr" => a.addr = val.parse().expect("--addr"),
+            "--n" => a.n = val.parse().expect("--n"),
+            "--ahead" => a.ahead = val.parse().expect("--ahead"),
+            "--parts" => a.parts = val.parse().expect("--parts"),
+            "--seconds" => a.seconds = val.parse().expect("--seconds"),
+            o => panic!("unknown argument {o}"),
+        }
+    }
+    assert!(a.addr.ip().is_loopback(), "load goes to 127.0.0.1 only");
+    assert!(a.n <= 20_000 && a.seconds <= 120, "bounded load");
+    a
+}
+
+/// Reads one response with a Content-Length body; returns (status, body).
+async fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<(u16, Vec<u8>)> {
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            while buf.len() < end + 4 + len {
+                read_more(s, buf).await?;
+            }
+            let body = buf[end + 4..end + 4 + len].to_vec();
+            buf.drain(..end + 4 + len);
+            return Ok((status, body));
+        }
+        read_more(s, buf).await?;
+    }
+}
+
+async fn read_more(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    let mut tmp = [0u8; 16384];
+    let n = s.read(&mut tmp).await?;
+    if n == 0 {
+        return Err(std::io::Error::other("closed"));
+    }
+    buf.extend_from_slice(&tmp[..n]);
+    Ok(())
+}
+
+/// The newest (msn, part) of rendition v, from the playlist's preload hint.
+async fn current(addr: SocketAddr) -> (u64, u32) {
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    s.write_all(b"GET /live/v/index.m3u8 HTTP/1.1\r\nHost: b\r\n\r\n").await.expect("write");
+    let (_, body) = read_response(&mut s, &mut Vec::new()).await.expect("playlist");
+    let text = String::from_utf8_lossy(&body);
+    let hint = text.lines().find_map(|l| l.strip_prefix("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"")).expect("hint");
+    let name = hint.split('"').next().unwrap().rsplit('/').next().unwrap();
+    let mut it = name.trim_end_matches(".m4s").split('.');
+    (it.next().unwrap().parse().unwrap(), it.next().unwrap().parse().unwrap())
+}
+
+fn advance((m, p): (u64, u32), k: u32, parts: u32) -> (u64, u32) {
+    let total = p + k;
+    (m + u64::from(total / parts), total % parts)
+}
+
+fn pct(v: &mut [f64], q: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[((v.len() as f64 - 1.0) * q).round() as usize]
+}
+
+async fn blocked(a: Args) {
+    let hint = current(a.addr).await;
+    let (m, p) = advance(hint, a.ahead, a.parts);
+    let target = format!("GET /live/v/index.m3u8?_HLS_msn={m}&_HLS_part={p} HTTP/1.1\r\nHost: b\r\n\r\n");
+    let start = Instant::now();
+    let connects = Arc::new(Semaphore::new(256));
+    let sent = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::with_capacity(a.n);
+    for _ in 0..a.n {
+        let (connects, sent, target, addr) = (Arc::clone(&connects), Arc::clone(&sent), target.clone(), a.addr);
+        tasks.push(tokio::spawn(async move {
+            let permit = connects.acquire_owned().await.ok()?;
+            let mut s = TcpStream::connect(addr).await.ok()?;
+            s.write_all(target.as_bytes()).await.ok()?;
+            drop(permit);
+            sent.fetch_add(1, Relaxed);
+            let (status, _) = tokio::time::timeout(Duration::from_secs(30), read_response(&mut s, &mut Vec::new()))
+                .await
+                .ok()?
+                .ok()?;
+            Some((status, Instant::now()))
+        }));
+    }
+    let mut all_sent_ms = None;
+    while all_sent_ms.is_none() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        if sent.load(Relaxed) as usize >= a.n {
+            all_sent_ms = Some(start.elapsed().as_millis());
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            break;
+        }
+    }
+    let mut done = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        match t.await.ok().flatten() {
+            Some((200, at)) => done.push(at),
+            _ => errors += 1,
+        }
+    }
+    let first = done.iter().min().copied();
+    let mut spread: Vec<f64> =
+        done.iter().map(|t| first.map_or(0.0, |f| t.duration_since(f).as_secs_f64() * 1000.0)).collect();
+    let last = spread.iter().cloned().fold(0.0, f64::max);
+    println!(
+        "blocked n={} ok={} errors={} waited_for={m}.{p} all_sent_ms={:?} first_to_last_ms={last:.1} spread_p50_ms={:.1} spread_p99_ms={:.1}",
+        a.n,
+        done.len(),
+        errors,
+        all_sent_ms,
+        pct(&mut spread, 0.5),
+        pct(&mut spread, 0.99)
+    );
+}
+
+async fn viewers(a: Args) {
+    let stop = Instant::now() + Duration::from_secs(a.seconds);
+    let reqs = Arc::new(AtomicU64::new(0));
+    let errs = Arc::new(AtomicU64::new(0));
+    let hint = current(a.addr).await;
+    let mut tasks = Vec::new();
+    let connects = Arc::new(Semaphore::new(128));
+    for _ in 0..a.n {
+        let (reqs, errs, connects, addr, parts) = (Arc::clone(&reqs), Arc::clone(&errs), Arc::clone(&connects), a.addr, a.parts);
+        tasks.push(tokio::spawn(async move {
+            let permit = connects.acquire_owned().await.ok()?;
+            let mut s = TcpStream::connect(addr).await.ok()?;
+            drop(permit);
+            let mut buf = Vec::new();
+            let mut at = hint;
+            while Instant::now() < stop {
+                let (m, p) = at;
+                let req = format!(
+                    "GET /live/v/index.m3u8?_HLS_msn={m}&_HLS_part={p} HTTP/1.1\r\nHost: b\r\n\r\nGET /live/v/{EPOCH}/{m}.{p}.m4s HTTP/1.1\r\nHost: b\r\n\r\n"
+                );
+                if s.write_all(req.as_bytes()).await.is_err() {
+                    errs.fetch_add(1, Relaxed);
+                    return None;
+                }
+                for _ in 0..2 {
+                    match read_response(&mut s, &mut buf).await {
+                        Ok((200, _)) => {
+                            reqs.fetch_add(1, Relaxed);
+                        }
+                        _ => {
+                            errs.fetch_add(1, Relaxed);
+                        }
+                    }
+                }
+                at = advance(at, 1, parts);
+            }
+            Some(())
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    println!("viewers n={} seconds={} ok_responses={} errors={}", a.n, a.seconds, reqs.load(Relaxed), errs.load(Relaxed));
+}
+
+#[tokio::main]
+async fn main() {
+    let a = args();
+    match a.mode.as_str() {
+        "blocked" => blocked(a).await,
+        "viewers" => viewers(a).await,
+        m => panic!("mode must be blocked or viewers, not {m:?}"),
+    }
+}

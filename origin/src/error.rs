@@ -1,0 +1,86 @@
+//! The origin's error kinds and their HTTP status, mapped in exactly one function
+//! (`Error::status`), so a client mistake can never turn into a 5xx by accident.
+
+use http::StatusCode;
+
+/// Why a request was not answered with the resource.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The path has no route, or names an unknown stream, rendition, epoch, segment or part.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The path is malformed (traversal, bad encoding, numbers out of range).
+    #[error("bad path: {0}")]
+    BadPath(String),
+    /// Malformed delivery directives (rfc8216bis §6.2.5).
+    #[error("bad delivery directive: {0}")]
+    BadDirective(String),
+    /// `_HLS_msn`/`_HLS_part` beyond what §6.2.5.2 lets a client ask for.
+    #[error("{rendition}: _HLS_msn={msn} is too far ahead of the playlist (last msn {last})")]
+    TooFar {
+        /// Rendition asked for.
+        rendition: String,
+        /// Requested MSN.
+        msn: u64,
+        /// The rendition's newest MSN.
+        last: u64,
+    },
+    /// The request target is longer than the configured limit.
+    #[error("request target of {0} bytes is too long")]
+    UriTooLong(usize),
+    /// Only GET, HEAD and OPTIONS are served.
+    #[error("method {0} not allowed")]
+    MethodNotAllowed(String),
+    /// A Range that does not overlap the resource.
+    #[error("range not satisfiable (resource has {len} bytes)")]
+    RangeNotSatisfiable {
+        /// Current length of the resource.
+        len: u64,
+    },
+    /// A blocked request or held part ran out of time (rfc8216bis §6.2.5.2: 503 after 3 target durations).
+    #[error("{rendition}: nothing new within {waited_ms} ms")]
+    Timeout {
+        /// Rendition waited on.
+        rendition: String,
+        /// How long it waited.
+        waited_ms: u64,
+    },
+    /// The origin is shutting down, or the rendition's pipeline went away.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl Error {
+    /// The one place an error kind becomes an HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::BadPath(_) | Error::BadDirective(_) | Error::TooFar { .. } => StatusCode::BAD_REQUEST,
+            Error::UriTooLong(_) => StatusCode::URI_TOO_LONG,
+            Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Error::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
+            Error::Timeout { .. } | Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_mistakes_are_4xx() {
+        for e in [
+            Error::NotFound("x".into()),
+            Error::BadPath("x".into()),
+            Error::BadDirective("x".into()),
+            Error::TooFar { rendition: "v".into(), msn: 9, last: 1 },
+            Error::UriTooLong(9000),
+            Error::MethodNotAllowed("POST".into()),
+            Error::RangeNotSatisfiable { len: 3 },
+        ] {
+            assert!(e.status().is_client_error(), "{e}");
+        }
+        assert_eq!(Error::Timeout { rendition: "v".into(), waited_ms: 1 }.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+}

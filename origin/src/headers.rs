@@ -1,0 +1,99 @@
+//! Cache policy and fixed response headers. Every response the origin sends carries exactly
+//! one `CacheControl`, chosen by its route in `server.rs`; this file is the one place where a
+//! policy becomes header text (rfc8216bis Appendix B.1, LLHLS-RULES.md "HTTP caching").
+
+use http::header::{HeaderMap, HeaderValue};
+
+/// How long a CDN or browser may keep a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheControl {
+    /// Init, part and segment bytes (and their `.txt` twins): the epoch and MSN in the URL make
+    /// the bytes under a URL immutable, so cache them for a year.
+    Immutable,
+    /// A playlist fetched without `_HLS_msn`: at most half a target duration (B.1), in whole
+    /// seconds, rounded down.
+    LivePlaylist {
+        /// EXT-X-TARGETDURATION, seconds.
+        target_duration: u64,
+    },
+    /// A blocking playlist answer (`_HLS_msn` given): B.1 recommends 6 target durations, so a
+    /// CDN can collapse the herd asking for the same part.
+    BlockingPlaylist {
+        /// EXT-X-TARGETDURATION, seconds.
+        target_duration: u64,
+    },
+    /// 404/503 and other errors a CDN must not remember long (a part asked for early would
+    /// stay missing): one second, which is ≤ one target duration for every stream.
+    ShortError,
+    /// Health and metrics: never cached.
+    NoStore,
+}
+
+impl CacheControl {
+    /// The `Cache-Control` header text.
+    pub fn value(self) -> String {
+        match self {
+            CacheControl::Immutable => "public, max-age=31536000, immutable".to_owned(),
+            CacheControl::LivePlaylist { target_duration } => format!("public, max-age={}", target_duration / 2),
+            CacheControl::BlockingPlaylist { target_duration } => {
+                format!("public, max-age={}", target_duration.saturating_mul(6))
+            }
+            CacheControl::ShortError => "public, max-age=1".to_owned(),
+            CacheControl::NoStore => "no-store".to_owned(),
+        }
+    }
+}
+
+/// rfc8216bis §4: playlists are identified by this media type.
+pub const PLAYLIST: &str = "application/vnd.apple.mpegurl";
+/// fMP4 init, parts and segments. `video/mp4` (ISO/IEC 14496-14, RFC 4337) for all three: every
+/// MSE player accepts it, and a part is itself a valid CMAF chunk of the same track file.
+pub const MP4: &str = "video/mp4";
+/// `.txt` debug twins, healthz, errors.
+pub const TEXT: &str = "text/plain; charset=utf-8";
+/// /metrics (Prometheus text exposition format 0.0.4).
+pub const PROMETHEUS: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Headers a browser player on another origin may read (CORS).
+const EXPOSE: &str = "Content-Length, Content-Range, Accept-Ranges, ETag, Last-Modified, Age, Date, Cache-Control";
+
+/// CORS headers for every response: any origin may read (policy: browser players on other origins).
+pub fn cors(h: &mut HeaderMap) {
+    h.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    h.insert("access-control-expose-headers", HeaderValue::from_static(EXPOSE));
+}
+
+/// Extra headers of an OPTIONS preflight answer.
+pub fn preflight(h: &mut HeaderMap) {
+    h.insert("access-control-allow-methods", HeaderValue::from_static("GET, HEAD, OPTIONS"));
+    h.insert(
+        "access-control-allow-headers",
+        HeaderValue::from_static("Range, If-None-Match, If-Modified-Since, Accept-Encoding, Origin"),
+    );
+    h.insert("access-control-max-age", HeaderValue::from_static("86400"));
+}
+
+/// Sets `Cache-Control`.
+pub fn set_cache(h: &mut HeaderMap, c: CacheControl) {
+    if let Ok(v) = HeaderValue::from_str(&c.value()) {
+        h.insert(http::header::CACHE_CONTROL, v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_text() {
+        assert_eq!(CacheControl::Immutable.value(), "public, max-age=31536000, immutable");
+        // B.1: live playlist ≤ half a target duration, whole seconds: 2 s target -> 1 s.
+        assert_eq!(CacheControl::LivePlaylist { target_duration: 2 }.value(), "public, max-age=1");
+        assert_eq!(CacheControl::LivePlaylist { target_duration: 1 }.value(), "public, max-age=0");
+        assert_eq!(CacheControl::LivePlaylist { target_duration: 6 }.value(), "public, max-age=3");
+        // B.1: blocking answers 6 target durations.
+        assert_eq!(CacheControl::BlockingPlaylist { target_duration: 2 }.value(), "public, max-age=12");
+        assert_eq!(CacheControl::ShortError.value(), "public, max-age=1");
+        assert_eq!(CacheControl::NoStore.value(), "no-store");
+    }
+}
