@@ -122,3 +122,17 @@ fn aac_he_object_type_in_codec_string() {
     let c = CodecConfig::aac_from_extradata(&[0x2b, 0x92, 0x08, 0x00]).unwrap();
     assert_eq!(codec_string(&c), "mp4a.40.5");
 }
+
+/// Our avcC equals, byte for byte, the avcC that ffmpeg/x264 wrote in the source files
+/// (including the high-profile chroma/bit-depth extension).
+#[test]
+fn avcc_matches_source_record() {
+    for name in ["h264_aac_bframes.mp4", "h264_nobframes.mp4", "video_only.mp4", "odd_size.mp4"] {
+        let d = demux(&fixture(name), Want::Video);
+        let init = init_of(d.track.clone());
+        let at = init.bytes.windows(4).position(|w| w == b"avcC").expect("avcC box");
+        let size = u32::from_be_bytes(init.bytes[at - 4..at].try_into().unwrap()) as usize;
+        let body = &init.bytes[at + 4..at - 4 + size];
+        assert_eq!(body, &d.extradata[..], "{name}: avcC record");
+    }
+}
