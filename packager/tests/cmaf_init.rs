@@ -136,3 +136,23 @@ fn avcc_matches_source_record() {
         assert_eq!(body, &d.extradata[..], "{name}: avcC record");
     }
 }
+
+/// Our hvcC header equals the source's in every field derived from the parameter sets
+/// (profile/tier/level, compatibility and constraint flags, chroma format, bit depths,
+/// temporal layers, length size) and carries the same NAL units.
+#[test]
+fn hvcc_matches_source_record() {
+    let d = demux(&fixture("hevc.mp4"), Want::Video);
+    let init = init_of(d.track.clone());
+    let at = init.bytes.windows(4).position(|w| w == b"hvcC").expect("hvcC box");
+    let size = u32::from_be_bytes(init.bytes[at - 4..at].try_into().unwrap()) as usize;
+    let ours = &init.bytes[at + 4..at - 4 + size];
+    let src = &d.extradata[..];
+    // Bytes 0..13: version, profile_space/tier/idc, compat flags, constraint flags, level.
+    assert_eq!(ours[..13], src[..13], "profile_tier_level");
+    // Byte 16: chroma_format_idc; 17, 18: bit depths.
+    assert_eq!(ours[16..19], src[16..19], "chroma format and bit depths");
+    // Byte 21 low bits: numTemporalLayers, temporalIdNested, lengthSizeMinusOne.
+    assert_eq!(ours[21] & 0x3f, src[21] & 0x3f, "temporal layers and length size");
+    assert_eq!(CodecConfig::hevc_from_extradata(ours).unwrap(), d.track.codec, "same NAL units");
+}
