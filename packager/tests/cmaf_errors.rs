@@ -158,3 +158,23 @@ fn explicit_discontinuity_and_negative_start() {
     feed(&mut c, &mut out, 10, 0);
     assert!(out.parts.iter().all(|p| !p.discontinuity));
 }
+
+#[test]
+fn extreme_timestamps_do_not_panic() {
+    let (mut c, _) = started();
+    for dts in [i64::MIN, i64::MIN + 1, -1, i64::MAX - 1, i64::MAX] {
+        let mut s = sample(dts, true);
+        s.pts = dts;
+        let _ = c.push(s);
+    }
+    let (mut c, _) = started();
+    assert_eq!(c.push(sample(i64::MIN, true)), Err(Error::TimestampOverflow { dts: i64::MIN }));
+    c.push(sample(-5, true)).unwrap();
+    assert_eq!(c.dts_shift(), 5);
+    let mut s = sample(i64::MAX - 2, true);
+    s.pts = s.dts;
+    // A forward jump: a new timeline, but the shift of 5 would overflow it.
+    assert_eq!(c.push(s), Err(Error::TimestampOverflow { dts: i64::MAX - 2 }));
+    c.finish().unwrap();
+    while c.pull().is_some() {}
+}

@@ -43,10 +43,8 @@ fn check(name: &str, want: Want) -> (Demuxed, Output) {
 
     // Segments: parts in order, begin with a key frame, bytes are the parts concatenated.
     assert!(!out.segments.is_empty());
-    let mut expected_msn = 0;
-    for seg in &out.segments {
-        assert_eq!(seg.msn, expected_msn, "{name}: msn sequence");
-        expected_msn += 1;
+    for (expected_msn, seg) in out.segments.iter().enumerate() {
+        assert_eq!(seg.msn, expected_msn as u64, "{name}: msn sequence");
         let mine: Vec<_> = out.parts.iter().filter(|p| p.msn == seg.msn).collect();
         assert_eq!(mine.len() as u32, seg.parts, "{name}: segment {} part count", seg.msn);
         assert_eq!(mine.iter().map(|p| p.duration).sum::<u64>(), seg.duration);
@@ -127,4 +125,52 @@ fn ntsc_ts_annexb_29_97() {
     assert!(d.samples.iter().all(|s| s.duration == 3003));
     assert_eq!(out.dts_shift, 0);
     check_decode("ntsc.ts", Want::Video);
+}
+
+/// A codec change mid-stream (H.264 → H.265): the second init and the parts after it form a
+/// valid stream on their own, the first part after the change is flagged, and tfdt continues.
+#[test]
+fn codec_change_h264_to_hevc_probes() {
+    use packager::cmaf::{Chunker, Event};
+    let avc = demux(&fixture("video_only.mp4"), Want::Video);
+    let hevc = demux(&fixture("hevc.mp4"), Want::Video);
+    assert_eq!(avc.track.timescale, hevc.track.timescale);
+    let mut c = Chunker::new(ChunkerConfig::default());
+    c.set_track(avc.track.clone()).unwrap();
+    let first: Vec<_> = avc.samples[..60].to_vec();
+    for s in &first {
+        c.push(s.clone()).unwrap();
+    }
+    c.set_track(hevc.track.clone()).unwrap();
+    // Continue the timeline: hevc samples shifted to follow the last H.264 sample.
+    let last = first.last().unwrap();
+    let offset = last.dts + last.duration as i64 - hevc.samples[0].dts;
+    for s in &hevc.samples {
+        let mut s = s.clone();
+        s.dts += offset;
+        s.pts += offset;
+        c.push(s).unwrap();
+    }
+    c.finish().unwrap();
+    let mut inits = Vec::new();
+    let mut parts = Vec::new();
+    while let Some(e) = c.pull() {
+        match e {
+            Event::InitReady(i) => inits.push(i),
+            Event::PartReady(p) => parts.push(p),
+            Event::SegmentClosed(_) => {}
+        }
+    }
+    assert_eq!(inits.iter().map(|i| i.id).collect::<Vec<_>>(), vec![0, 1]);
+    let after: Vec<_> = parts.iter().filter(|p| p.init_id == 1).collect();
+    assert!(after[0].discontinuity && after[0].independent && after[0].index == 0);
+    let before = parts.iter().filter(|p| p.init_id == 0).last().unwrap();
+    assert_eq!(before.first_dts + before.duration as i64, after[0].first_dts, "tfdt continues across the change");
+    let bytes: Vec<&[u8]> = after.iter().map(|p| &p.bytes[..]).collect();
+    let file = write_file(&inits[1].bytes, &bytes);
+    let probed = probe_packets(file.path());
+    assert_eq!(probed.len(), hevc.samples.len());
+    assert_eq!(probed[0].dts, after[0].first_dts);
+    let errs = decode_errors(file.path());
+    assert!(errs.trim().is_empty(), "{errs}");
 }

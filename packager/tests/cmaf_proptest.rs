@@ -21,7 +21,7 @@ enum Step {
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
-        20 => (prop_oneof![8 => Just(0i64), 1 => -5000i64..5000, 1 => -200_000i64..1_000_000], 0u32..12_000, prop::bool::weighted(0.15), -3000i32..9000, 0usize..40)
+        20 => (prop_oneof![8 => Just(0i64), 1 => -5000i64..5000, 1 => -200_000i64..1_000_000, 1 => any::<i64>()], 0u32..12_000, prop::bool::weighted(0.15), -3000i32..9000, 0usize..40)
             .prop_map(|(gap, duration, sync, cto, size)| Step::Sample { gap, duration, sync, cto, size }),
         1 => Just(Step::Discontinuity),
         1 => Just(Step::CodecChange),
@@ -50,8 +50,8 @@ proptest! {
             match st {
                 Step::Sample { gap, duration, sync, cto, size } => {
                     let s = EncodedSample {
-                        dts: dts + gap,
-                        pts: dts + gap + cto as i64,
+                        dts: dts.wrapping_add(gap),
+                        pts: dts.wrapping_add(gap).wrapping_add(cto as i64),
                         duration,
                         sync,
                         data: Bytes::from(vec![7u8; size]),
@@ -59,8 +59,8 @@ proptest! {
                     };
                     let this = s.dts;
                     if c.push(s).is_ok() {
-                        accepted.push((this + c.dts_shift(), duration, sync));
-                        dts = this + duration as i64;
+                        accepted.push((this.wrapping_add(c.dts_shift()), duration, sync));
+                        dts = this.wrapping_add(duration as i64);
                     }
                 }
                 Step::Discontinuity => c.discontinuity(),
@@ -111,7 +111,7 @@ proptest! {
                         let gapless = mine[0].0 == end;
                         if msn == p.msn && gapless { prop_assert_eq!(p.first_dts, end); }
                     }
-                    prev_end = Some((p.first_dts + p.duration as i64, p.msn));
+                    prev_end = Some((p.first_dts.wrapping_add(p.duration as i64), p.msn));
                     seg_parts += 1;
                 }
                 Event::SegmentClosed(s) => {

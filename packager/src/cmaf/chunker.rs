@@ -132,7 +132,7 @@ pub enum Event {
 #[derive(Debug)]
 struct Pending {
     dts: i64,
-    pts: i64,
+    composition_offset: i32,
     duration: u32,
     sync: bool,
     data: Bytes,
@@ -255,9 +255,9 @@ impl Chunker {
         if u32::try_from(s.data.len()).is_err() {
             return Err(Error::SampleTooLarge { dts: s.dts, size: s.data.len() });
         }
-        if s.pts.checked_sub(s.dts).and_then(|c| i32::try_from(c).ok()).is_none() {
+        let Some(composition_offset) = s.pts.checked_sub(s.dts).and_then(|c| i32::try_from(c).ok()) else {
             return Err(Error::CompositionOffsetOverflow { dts: s.dts, pts: s.pts });
-        }
+        };
         if let Some(prev) = self.last_dts {
             let step = s.dts as i128 - prev as i128;
             let backward = (BACKWARD_DISCONTINUITY_SECS * timescale) as i128;
@@ -276,12 +276,13 @@ impl Chunker {
         if (self.segment.is_none() || self.pending_discontinuity) && !s.sync {
             return Err(Error::NotSyncAtSegmentStart { dts: s.dts });
         }
-        if starts_timeline && s.dts.saturating_add(self.shift) < 0 {
+        let mut shift = self.shift;
+        if starts_timeline && s.dts.saturating_add(shift) < 0 {
             // tfdt is unsigned (ISO/IEC 14496-12 §8.8.12): shift the whole timeline up.
-            self.shift = s.dts.checked_neg().ok_or(Error::DtsNotIncreasing { dts: s.dts, previous: 0 })?;
+            shift = s.dts.checked_neg().ok_or(Error::TimestampOverflow { dts: s.dts })?;
         }
-        let dts = s.dts + self.shift;
-        let pts = s.pts.saturating_add(self.shift);
+        let dts = s.dts.checked_add(shift).ok_or(Error::TimestampOverflow { dts: s.dts })?;
+        self.shift = shift;
         self.last_dts = Some(s.dts);
         self.used_init = true;
 
@@ -314,7 +315,7 @@ impl Chunker {
             self.next_msn += 1;
         }
         let duration = s.duration;
-        self.part.push(Pending { dts, pts, duration, sync: s.sync, data: s.data, wallclock_ms: s.wallclock_ms });
+        self.part.push(Pending { dts, composition_offset, duration, sync: s.sync, data: s.data, wallclock_ms: s.wallclock_ms });
         // Latency: if a next sample of the same duration would not fit, the part is complete now.
         let first = self.part[0].dts;
         if (dts - first) as u64 + 2 * duration as u64 > self.part_target {
@@ -391,7 +392,7 @@ impl Chunker {
             frags.push(FragSample {
                 duration: d,
                 sync: p.sync,
-                composition_offset: (p.pts - p.dts) as i32,
+                composition_offset: p.composition_offset,
                 data: p.data.clone(),
             });
         }

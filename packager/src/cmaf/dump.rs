@@ -88,7 +88,7 @@ fn describe(typ: &[u8; 4], d: &[u8]) -> Option<String> {
         b"hdlr" => format!(" handler={}", fourcc(d.get(8..12)?)),
         b"avc1" | b"hvc1" | b"hev1" | b"avc3" => format!(" width={} height={}", be(d, 24, 2)?, be(d, 26, 2)?),
         b"mp4a" | b"Opus" => format!(" channels={} samplerate={}", be(d, 16, 2)?, be(d, 24, 4)? >> 16),
-        b"avcC" => format!(" profile={} compat={:#04x} level={} sps={} ", d.get(1)?, d.get(2)?, d.get(3)?, d.get(5)? & 0x1f).trim_end().to_string(),
+        b"avcC" => format!(" profile={} compat={:#04x} level={} sps={}", d.get(1)?, d.get(2)?, d.get(3)?, d.get(5)? & 0x1f),
         b"hvcC" => format!(" profile={} level={} arrays={}", d.get(1)? & 0x1f, d.get(12)?, d.get(22)?),
         b"esds" => format!(" bytes={}", d.len()),
         b"dOps" => format!(" channels={} pre_skip={} input_rate={}", d.get(1)?, be(d, 2, 2)?, be(d, 4, 4)?),

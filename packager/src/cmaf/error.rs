@@ -43,6 +43,12 @@ pub enum Error {
         /// Sample pts.
         pts: i64,
     },
+    /// A dts so close to the i64 limits that shifting it onto the tfdt timeline overflows.
+    #[error("dts {dts} overflows the fragment timeline")]
+    TimestampOverflow {
+        /// Sample dts.
+        dts: i64,
+    },
     /// A sample larger than a trun sample_size (u32) can describe.
     #[error("sample at dts {dts} is {size} bytes, too large for a trun entry")]
     SampleTooLarge {

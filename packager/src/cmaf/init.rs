@@ -3,7 +3,7 @@
 
 use super::boxes::BoxWriter;
 use super::error::Error;
-use super::nal::parse_hevc_sps;
+use super::nal::{parse_avc_sps_format, parse_hevc_sps};
 use super::sample::{CodecConfig, MediaKind, TrackInfo};
 
 /// The only track of every init segment (a CMAF track file holds one track, ISO/IEC 23000-19 §7.3.1).
@@ -133,6 +133,12 @@ fn write_sample_entry(w: &mut BoxWriter, track: &TrackInfo) -> Result<(), Error>
                     w.u8(pps.len() as u8);
                     for p in pps {
                         w.u16(p.len() as u16).bytes(p);
+                    }
+                    // §5.3.3.1.2: profiles other than Baseline, Main and Extended carry chroma
+                    // format and bit depths, and no SPS extensions here.
+                    if !matches!(s[1], 66 | 77 | 88) {
+                        let (chroma, luma, chroma_depth) = parse_avc_sps_format(s);
+                        w.u8(0xfc | chroma).u8(0xf8 | luma).u8(0xf8 | chroma_depth).u8(0);
                     }
                 });
             });

@@ -218,6 +218,30 @@ pub(crate) fn parse_hevc_sps(nal: &[u8]) -> Result<HevcSpsInfo, Error> {
     Ok(info)
 }
 
+/// Chroma format and bit depths of an H.264 SPS (with its NAL header byte), for the avcC
+/// high-profile extension (ISO/IEC 14496-10 §7.3.2.1.1). Profiles without these fields are
+/// 4:2:0 8-bit; an SPS too short to read gives the same.
+pub(crate) fn parse_avc_sps_format(nal: &[u8]) -> (u8, u8, u8) {
+    const DEFAULT: (u8, u8, u8) = (1, 0, 0);
+    let rbsp = to_rbsp(nal);
+    let Some(&profile) = rbsp.get(1) else { return DEFAULT };
+    if !matches!(profile, 100 | 110 | 122 | 244 | 44 | 83 | 86 | 118 | 128 | 138 | 139 | 134 | 135) {
+        return DEFAULT;
+    }
+    let mut r = BitReader::new(rbsp.get(4..).unwrap_or_default());
+    let mut read = || -> Option<(u8, u8, u8)> {
+        r.ue()?; // seq_parameter_set_id
+        let chroma = r.ue()?;
+        if chroma == 3 {
+            r.bit()?; // separate_colour_plane_flag
+        }
+        let luma = r.ue()?;
+        let chroma_depth = r.ue()?;
+        Some(((chroma & 3) as u8, (luma & 7) as u8, (chroma_depth & 7) as u8))
+    };
+    read().unwrap_or(DEFAULT)
+}
+
 /// H.264 nal_unit_type (ISO/IEC 14496-10 §7.4.1).
 pub(crate) fn avc_nal_type(nal: &[u8]) -> u8 {
     nal.first().map_or(0, |b| b & 0x1f)
@@ -264,6 +288,16 @@ mod tests {
     #[test]
     fn emulation_prevention_removed() {
         assert_eq!(to_rbsp(&[1, 0, 0, 3, 1, 0, 0, 3]), vec![1, 0, 0, 1, 0, 0]);
+    }
+
+    #[test]
+    fn avc_sps_format() {
+        // High profile: sps_id 0, chroma 1, depths 0 (bits 1 010 1 1).
+        assert_eq!(parse_avc_sps_format(&[0x67, 0x64, 0, 0x1f, 0xac]), (1, 0, 0));
+        // High 4:4:4: chroma 3, separate plane 0, luma 2 (011), chroma 2 (011): 1 00100 0 011 011.
+        assert_eq!(parse_avc_sps_format(&[0x67, 0xf4, 0, 0x1f, 0b1001_0000, 0b1101_1000]), (3, 2, 2));
+        assert_eq!(parse_avc_sps_format(&[0x67, 0x42, 0, 0x1f]), (1, 0, 0));
+        assert_eq!(parse_avc_sps_format(&[0x67]), (1, 0, 0));
     }
 
     #[test]

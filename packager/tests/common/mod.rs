@@ -23,6 +23,8 @@ pub fn fixture(name: &str) -> PathBuf {
 pub struct Demuxed {
     pub track: TrackInfo,
     pub samples: Vec<EncodedSample>,
+    /// The stream's codec extradata as the demuxer gave it.
+    pub extradata: Vec<u8>,
 }
 
 /// Which stream of a file to take.
@@ -97,7 +99,7 @@ pub fn demux(path: &Path, want: Want) -> Demuxed {
     } else {
         MediaKind::Audio { channels, sample_rate: rate }
     };
-    Demuxed { track: TrackInfo { kind, codec, timescale, language: "und".into() }, samples }
+    Demuxed { track: TrackInfo { kind, codec, timescale, language: "und".into() }, samples, extradata }
 }
 
 /// Everything the chunker produced, split by kind.

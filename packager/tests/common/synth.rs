@@ -52,7 +52,7 @@ pub fn samples(n: usize, durations: &[u32], gop: usize, start: i64, size: usize)
                 data: Bytes::from(data),
                 wallclock_ms: Some(1_700_000_000_000 + i as i64),
             };
-            dts += d as i64;
+            dts = dts.wrapping_add(d as i64);
             s
         })
         .collect()
