@@ -65,15 +65,22 @@ fn run(case: &Case, cfg: &ChunkerConfig, n: usize) -> Output {
         }
     }
     let seg_target = cfg.segment_target_ticks(ts);
+    let gop_ticks: u64 = (0..case.gop).map(|k| case.durations[k % case.durations.len()] as u64).sum();
+    let mut start = 0u64;
     for (i, seg) in out.segments.iter().enumerate() {
         let first = out.parts.iter().find(|p| p.msn == seg.msn).unwrap();
         assert!(first.independent, "{name}: segment {} starts with a sync sample", seg.msn);
+        let end = start + seg.duration;
         if i + 1 < out.segments.len() {
-            assert!(seg.duration >= seg_target, "{name}: segment {} {} < target", seg.msn, seg.duration);
-            // Closed at the *first* sync sample at or after the target.
-            let gop_ticks: u64 = (0..case.gop).map(|k| case.durations[k % case.durations.len()] as u64).sum();
+            // Segments end on a fixed grid (k × segment target from the first sample) so that
+            // renditions keep the same MSN at the same time: each closes at the first sync
+            // sample whose span lies mostly past a grid point its span covers.
+            let k = (end + dmax / 2) / seg_target;
+            assert!(k >= 1 && start + dmin / 2 < k * seg_target, "{name}: segment {} [{start}, {end}) covers no grid point", seg.msn);
+            assert!(end < k * seg_target + gop_ticks, "{name}: segment {} closed a GOP late", seg.msn);
             assert!(seg.duration < seg_target + gop_ticks, "{name}: segment {} overran a GOP", seg.msn);
         }
+        start = end;
     }
     out
 }

@@ -57,9 +57,15 @@ fn check(name: &str, want: Want) -> (Demuxed, Output) {
         let first = mine[0].first_dts;
         assert_eq!(sp[0].dts, first, "{name}: segment {} first dts", seg.msn);
     }
-    // Every segment but the last is at least the 2 s target.
-    for seg in &out.segments[..out.segments.len() - 1] {
-        assert!(seg.duration >= cfg.segment_target_ticks(seg.timescale), "{name}: segment {} short", seg.msn);
+    // Segment boundaries sit on the 2 s grid: every segment but the last is within half a
+    // sample of it (audio) or exactly on it (video with a 2 s GOP), and they never drift.
+    let target = cfg.segment_target_ticks(out.segments[0].timescale) as i64;
+    let max_sample = d.samples.iter().map(|s| i64::from(s.duration)).max().unwrap_or(0);
+    let mut end = 0i64;
+    for (k, seg) in out.segments[..out.segments.len() - 1].iter().enumerate() {
+        end += seg.duration as i64;
+        let grid = (k as i64 + 1) * target;
+        assert!((end - grid).abs() <= max_sample / 2 + 1, "{name}: segment {} ends at {end}, grid {grid}", seg.msn);
     }
     (d, out)
 }

@@ -143,6 +143,8 @@ struct Pending {
 struct OpenSegment {
     msn: u64,
     start_dts: i64,
+    /// The grid point this segment closes at (see `Chunker::grid_origin`).
+    end_at: i64,
     duration: u64,
     parts: u32,
     discontinuity: bool,
@@ -180,6 +182,12 @@ pub struct Chunker {
     part: Vec<Pending>,
     last_dts: Option<i64>,
     shift: i64,
+    /// Origin of the segment grid: the dts of the first sample of the timeline (reset at each
+    /// discontinuity). Segment k ends at `origin + k * segment_target`, so that segment
+    /// boundaries never drift: an audio rendition (1024-sample frames, which never add up to
+    /// exactly 2 s) keeps the same MSN as the video rungs at the same time, which rendition
+    /// reports and players switching renditions rely on (rfc8216bis §4.4.5.4, §6.2.4).
+    grid_origin: i64,
     /// A discontinuity was declared and the next segment opens it.
     pending_discontinuity: bool,
     /// Any sample was accepted under the current init.
@@ -205,6 +213,7 @@ impl Chunker {
             part: Vec::new(),
             last_dts: None,
             shift: 0,
+            grid_origin: 0,
             pending_discontinuity: false,
             used_init: false,
             started: false,
@@ -289,9 +298,12 @@ impl Chunker {
         // Segments close only at a sync sample once the target is reached
         // (rfc8216bis §4.4.4.9 parts of a segment; ISO/IEC 23000-19 §7.3.3: a CMAF segment starts
         // with a SAP).
+        // The sample whose span lies mostly past the grid point is the first of the next
+        // segment (for video with IDRs forced on the grid, that is the IDR itself).
+        let half = i64::from(s.duration / 2);
         if s.sync {
             if let Some(seg) = &self.segment {
-                if (dts - seg.start_dts) as u64 >= self.segment_target {
+                if dts.saturating_add(half) >= seg.end_at {
                     self.close_segment(Some(dts));
                 }
             }
@@ -304,10 +316,17 @@ impl Chunker {
             }
         }
         if self.segment.is_none() || self.pending_discontinuity {
+            if starts_timeline || self.pending_discontinuity {
+                self.grid_origin = dts;
+            }
+            let target = self.segment_target.max(1) as i64;
+            let k = (dts.saturating_add(half) - self.grid_origin).max(0) / target + 1;
+            let end_at = self.grid_origin.saturating_add(k.saturating_mul(target));
             self.started = true;
             self.segment = Some(OpenSegment {
                 msn: self.next_msn,
                 start_dts: dts,
+                end_at,
                 duration: 0,
                 parts: 0,
                 discontinuity: std::mem::take(&mut self.pending_discontinuity),
