@@ -102,7 +102,7 @@ impl Metrics {
         for s in store.streams() {
             for r in s.renditions() {
                 let p = r.position();
-                let l = format!("stream=\"{}\",rendition=\"{}\"", s.name(), r.name());
+                let l = format!("stream=\"{}\",rendition=\"{}\"", label(s.name()), label(r.name()));
                 let _ = writeln!(o, "llhls_last_msn{{{l}}} {}", p.msn);
                 if let Some(part) = p.part {
                     let _ = writeln!(parts, "llhls_last_part{{{l}}} {part}");
@@ -111,5 +111,18 @@ impl Metrics {
         }
         o.push_str(&parts);
         o
+    }
+}
+
+/// A label value escaped per the Prometheus text format (`\\`, `\"`, newline).
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn label_escaping() {
+        assert_eq!(super::label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
 }
