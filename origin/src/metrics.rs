@@ -13,7 +13,8 @@ pub const ROUTES: [&str; 10] =
 /// Status codes counted on their own; anything else counts as `other`.
 const STATUSES: [u16; 13] = [200, 204, 206, 304, 400, 404, 405, 414, 416, 431, 500, 503, 0];
 /// Upper bounds of the wake-delay histogram, seconds.
-const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 5.0];
+const BUCKETS: [f64; 16] =
+    [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 5.0];
 
 /// All counters.
 #[derive(Debug, Default)]

@@ -130,7 +130,7 @@ struct Shared {
 
 /// Serves `store` on `listener` until `shutdown` completes; then stops accepting, wakes every
 /// blocked request with a 503, and waits up to `opts.shutdown_grace` for connections to finish.
-pub async fn serve(listener: TcpListener, store: Arc<Store>, opts: OriginOptions, shutdown: impl Future<Output = ()>) {
+pub async fn serve(listener: TcpListener, store: Arc<Store>, opts: OriginOptions, shutdown: impl Future) {
     let (sd_tx, sd_rx) = watch::channel(false);
     let metrics = Arc::new(Metrics::default());
     let cache = PlaylistCache::new(opts.cache_capacity, opts.playlist_cache_ttl, Arc::clone(&metrics));
