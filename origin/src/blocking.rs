@@ -56,12 +56,15 @@ pub async fn wait_until(
 /// reference point of the wake-delay histogram (publish → response).
 #[derive(Debug, Default)]
 pub struct PublishClock {
-    stamps: Mutex<HashMap<usize, Arc<Mutex<(Position, Instant)>>>>,
+    stamps: Mutex<HashMap<usize, Arc<Stamp>>>,
 }
+
+/// The newest position a rendition published and when it was first seen.
+pub type Stamp = Mutex<(Position, Instant)>;
 
 impl PublishClock {
     /// The stamp cell of a rendition, spawning its watcher task on first use.
-    pub fn cell(&self, r: &Arc<Rendition>) -> Arc<Mutex<(Position, Instant)>> {
+    pub fn cell(&self, r: &Arc<Rendition>) -> Arc<Stamp> {
         let key = Arc::as_ptr(r) as usize;
         let mut map = self.stamps.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(c) = map.get(&key) {
@@ -83,7 +86,7 @@ impl PublishClock {
 
     /// Time since `p` was first seen, by the watcher task or by a waiter woken before it
     /// (whoever looks first stamps it). Exact for the herd woken by one publish.
-    pub fn observe(cell: &Mutex<(Position, Instant)>, p: &Position) -> Duration {
+    pub fn observe(cell: &Stamp, p: &Position) -> Duration {
         let mut c = cell.lock().unwrap_or_else(|e| e.into_inner());
         if c.0 != *p {
             *c = (*p, Instant::now());

@@ -13,7 +13,8 @@ pub const ROUTES: [&str; 10] =
 /// Status codes counted on their own; anything else counts as `other`.
 const STATUSES: [u16; 13] = [200, 204, 206, 304, 400, 404, 405, 414, 416, 431, 500, 503, 0];
 /// Upper bounds of the wake-delay histogram, seconds.
-const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 5.0];
+const BUCKETS: [f64; 16] =
+    [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 5.0];
 
 /// All counters.
 #[derive(Debug, Default)]
@@ -102,7 +103,7 @@ impl Metrics {
         for s in store.streams() {
             for r in s.renditions() {
                 let p = r.position();
-                let l = format!("stream=\"{}\",rendition=\"{}\"", s.name(), r.name());
+                let l = format!("stream=\"{}\",rendition=\"{}\"", label(s.name()), label(r.name()));
                 let _ = writeln!(o, "llhls_last_msn{{{l}}} {}", p.msn);
                 if let Some(part) = p.part {
                     let _ = writeln!(parts, "llhls_last_part{{{l}}} {part}");
@@ -111,5 +112,18 @@ impl Metrics {
         }
         o.push_str(&parts);
         o
+    }
+}
+
+/// A label value escaped per the Prometheus text format (`\\`, `\"`, newline).
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn label_escaping() {
+        assert_eq!(super::label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
 }

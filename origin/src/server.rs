@@ -55,6 +55,10 @@ pub struct OriginOptions {
     pub cache_capacity: u64,
     /// How long shutdown waits for open connections to finish. Default 5 s.
     pub shutdown_grace: Duration,
+    /// Longest time a rendered playlist stays cached. Entries are keyed by the rendition's
+    /// position, so this only bounds memory and how stale the rendition reports of the other
+    /// renditions can get; keep it ≤ one target duration. Default 1 s.
+    pub playlist_cache_ttl: Duration,
 }
 
 impl Default for OriginOptions {
@@ -66,6 +70,7 @@ impl Default for OriginOptions {
             max_connections: 20_000,
             cache_capacity: 4096,
             shutdown_grace: Duration::from_secs(5),
+            playlist_cache_ttl: Duration::from_secs(1),
         }
     }
 }
@@ -125,12 +130,10 @@ struct Shared {
 
 /// Serves `store` on `listener` until `shutdown` completes; then stops accepting, wakes every
 /// blocked request with a 503, and waits up to `opts.shutdown_grace` for connections to finish.
-pub async fn serve(listener: TcpListener, store: Arc<Store>, opts: OriginOptions, shutdown: impl Future<Output = ()>) {
+pub async fn serve(listener: TcpListener, store: Arc<Store>, opts: OriginOptions, shutdown: impl Future) {
     let (sd_tx, sd_rx) = watch::channel(false);
     let metrics = Arc::new(Metrics::default());
-    // TTL of one (typical) target duration: a body is never served after its rendition moved
-    // on by more than that, and memory stays bounded by `cache_capacity`.
-    let cache = PlaylistCache::new(opts.cache_capacity, Duration::from_secs(2), Arc::clone(&metrics));
+    let cache = PlaylistCache::new(opts.cache_capacity, opts.playlist_cache_ttl, Arc::clone(&metrics));
     let shared =
         Arc::new(Shared { store, opts: opts.clone(), metrics, cache, clock: PublishClock::default(), shutdown: sd_rx });
 

@@ -264,7 +264,7 @@ async fn every_route_states_its_headers() {
         ("/metrics".into(), 200, "text/plain; version=0.0.4; charset=utf-8", "no-store"),
         ("/nope/master.m3u8".into(), 404, "text/plain; charset=utf-8", "public, max-age=1"),
         (format!("/live/v/{EPOCH}/99.m4s"), 404, "text/plain; charset=utf-8", "public, max-age=1"),
-        (format!("/live/v/1/1.m4s"), 404, "text/plain; charset=utf-8", "public, max-age=1"),
+        ("/live/v/1/1.m4s".into(), 404, "text/plain; charset=utf-8", "public, max-age=1"),
         (media("?_HLS_part=1"), 400, "text/plain; charset=utf-8", "public, max-age=1"),
     ];
     for (path, status, ctype, cache) in table {
