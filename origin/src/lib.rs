@@ -1,7 +1,7 @@
 //! # origin — the HTTP semantics of llhls
 //!
 //! Owns routes (`path`), delivery directives and blocking playlist reload (`blocking`, with
-//! the decision logic reached through `interim` until packager's lands), held preload-hint
+//! the pure decisions of `packager::playlist`), held preload-hint
 //! parts and byte-range streaming (`server`), rendered-playlist caching (`cache`), CDN cache
 //! policy (`headers`), byte ranges (`range`), error → status mapping (`error`) and `/metrics`.
 //!
@@ -16,7 +16,6 @@ pub mod blocking;
 pub mod cache;
 pub mod error;
 pub mod headers;
-pub mod interim;
 pub mod metrics;
 pub mod path;
 pub mod range;

@@ -1,6 +1,6 @@
 //! The HTTP shell: hyper 1 + hyper-util (HTTP/1.1 keep-alive and h2c on one port), one task
 //! per connection, connection limit, slow-client timeouts, graceful shutdown that answers
-//! every waiting request. Routes call the pure parts (`path`, `range`, `interim`) and the thin
+//! every waiting request. Routes call the pure parts (`path`, `range`, and `packager::playlist`) and the thin
 //! waits in `blocking`; every reply names its `CacheControl`.
 
 use std::convert::Infallible;
@@ -21,7 +21,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use packager::playlist::{Decision, Position};
+use packager::playlist::{decide, Decision, Directive, Position};
 use packager::store::{Rendition, Store, Stream};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch, Semaphore};
@@ -31,7 +31,6 @@ use crate::blocking::{self, Outcome, PublishClock};
 use crate::cache::{self, Key, PlaylistCache};
 use crate::error::Error;
 use crate::headers::{self, CacheControl};
-use crate::interim;
 use crate::metrics::Metrics;
 use crate::path::Route;
 use crate::range::{self, ByteRange};
@@ -293,7 +292,7 @@ async fn dispatch(sh: &Shared, route: &Route, req: &Request<Incoming>) -> Result
                 skip: Default::default(),
                 gzip,
             };
-            let r = sh.cache.get(key, || interim::render_multivariant(&s)).await;
+            let r = sh.cache.get(key, || render_multivariant(&s)).await;
             let cache = CacheControl::LivePlaylist { target_duration: s.settings().target_duration };
             Ok(playlist_reply(&r, cache, gzip))
         }
@@ -350,11 +349,11 @@ impl Drop for WaitGuard<'_> {
 async fn media(sh: &Shared, stream: &str, rendition: &str, req: &Request<Incoming>) -> Result<Reply, Error> {
     let s = find_stream(sh, stream)?;
     let r = s.rendition(rendition).cloned().ok_or_else(|| Error::NotFound(format!("{stream}: no rendition {rendition}")))?;
-    let want = interim::parse_directive(req.uri().query().unwrap_or("")).map_err(|e| Error::BadDirective(e.to_string()))?;
+    let want = Directive::parse(req.uri().query().unwrap_or("")).map_err(|e| Error::BadDirective(e.to_string()))?;
     let td = s.settings().target_duration;
     let mut pos = r.position();
     let mut woke = None;
-    match interim::decide(pos, want) {
+    match decide(pos, want) {
         // rfc8216bis §6.2.5.2: "If the _HLS_msn is greater than the Media Sequence Number of the
         // last Media Segment in the current Playlist plus two ... the server SHOULD immediately
         // return Bad Request."
@@ -372,7 +371,7 @@ async fn media(sh: &Shared, stream: &str, rendition: &str, req: &Request<Incomin
             let mut sd = sh.shutdown.clone();
             let limit = blocking::deadline(td);
             match blocking::wait_until(&mut rx, &mut sd, limit, |p| {
-                p.closed || interim::decide(*p, want) != Decision::Wait
+                p.closed || decide(*p, want) != Decision::Wait
             })
             .await
             {
@@ -389,7 +388,7 @@ async fn media(sh: &Shared, stream: &str, rendition: &str, req: &Request<Incomin
     }
     let gzip = accepts_gzip(req.headers());
     let key = Key { stream: Arc::from(stream), rendition: Arc::from(rendition), position: cache::pos_key(pos), skip: want.skip, gzip };
-    let rendered = sh.cache.get(key, || interim::render_media(&s.media_playlist(&r), want.skip)).await;
+    let rendered = sh.cache.get(key, || s.media_playlist(&r).render(want.skip)).await;
     let cache = if want.msn.is_some() {
         CacheControl::BlockingPlaylist { target_duration: td }
     } else {
@@ -416,7 +415,7 @@ fn playlist_reply(r: &cache::Rendered, cache: CacheControl, gzip: bool) -> Reply
 fn media_reply(req: &Request<Incoming>, parts: Vec<Bytes>, etag_stem: String, dump: bool) -> Reply {
     if dump {
         let cat: Vec<u8> = parts.iter().flat_map(|b| b.iter().copied()).collect();
-        let mut r = Reply::new(CacheControl::Immutable, headers::TEXT, vec![Bytes::from(interim::box_dump(&cat))]);
+        let mut r = Reply::new(CacheControl::Immutable, headers::TEXT, vec![Bytes::from(packager::cmaf::dump(&cat))]);
         r.etag = Some(format!("{etag_stem}-txt\""));
         return r;
     }
@@ -740,7 +739,7 @@ mod tests {
     use super::*;
 
     fn pos(msn: u64, part: Option<u32>, complete: bool) -> Position {
-        Position { msn, part, complete, closed: false }
+        Position { msn, part, complete, ..Position::default() }
     }
 
     #[test]
@@ -777,4 +776,18 @@ mod tests {
         assert!(etag_matches("*", "\"a\""));
         assert!(!etag_matches("\"b\"", "\"a\""));
     }
+}
+
+/// The multivariant playlist text. A model that breaks a §4.4.6 rule is a bug of ours: it is
+/// logged, and the text is still written so that players keep what they can use.
+fn render_multivariant(stream: &Stream) -> String {
+    let model = stream.multivariant();
+    if let Err(e) = model.validate() {
+        tracing::error!(stream = stream.name(), error = %e, "multivariant playlist breaks a rule");
+    }
+    let mut out = Vec::new();
+    if let Err(e) = model.to_m3u8().write_to(&mut out) {
+        tracing::error!(stream = stream.name(), error = %e, "multivariant playlist could not be written");
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

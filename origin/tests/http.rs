@@ -284,7 +284,7 @@ async fn every_route_states_its_headers() {
         }
     }
     let dump = get(origin.local_addr(), &format!("/live/v/{EPOCH}/1.2.m4s.txt")).await.text();
-    assert!(dump.contains("moof size 16") && dump.contains("mdat size"), "{dump}");
+    assert!(dump.contains("moof size=16") && dump.contains("mdat size="), "{dump}");
     let seg = get(origin.local_addr(), &format!("/live/v/{EPOCH}/1.m4s")).await;
     assert_eq!(seg.body, segment_bytes(1, N));
     let pre = request(origin.local_addr(), "OPTIONS", &media(""), &[("Origin", "https://player.example"), ("Access-Control-Request-Method", "GET")]).await;

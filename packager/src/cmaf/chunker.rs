@@ -142,7 +142,6 @@ struct Pending {
 #[derive(Debug)]
 struct OpenSegment {
     msn: u64,
-    start_dts: i64,
     /// The grid point this segment closes at (see `Chunker::grid_origin`).
     end_at: i64,
     duration: u64,
@@ -325,7 +324,6 @@ impl Chunker {
             self.started = true;
             self.segment = Some(OpenSegment {
                 msn: self.next_msn,
-                start_dts: dts,
                 end_at,
                 duration: 0,
                 parts: 0,
