@@ -97,8 +97,12 @@ fn frames_in(n: u64) -> impl Fn(&Pipeline) -> bool {
 /// Rebuilds an Annex-B H.264 stream (parameter sets, then every sample with start codes).
 fn write_h264(dir: &Path, c: &Collected) -> PathBuf {
     let mut out = Vec::new();
-    let Some(TrackInfo { codec: CodecConfig::Avc { sps, pps }, .. }) = &c.track else { panic!("{}: not avc", c.name) };
-    for nal in sps.iter().chain(pps) {
+    let (sets, ext): (Vec<_>, _) = match &c.track {
+        Some(TrackInfo { codec: CodecConfig::Avc { sps, pps }, .. }) => (sps.iter().chain(pps).collect(), "h264"),
+        Some(TrackInfo { codec: CodecConfig::Hevc { vps, sps, pps }, .. }) => (vps.iter().chain(sps).chain(pps).collect(), "hevc"),
+        _ => panic!("{}: not video", c.name),
+    };
+    for nal in sets {
         out.extend_from_slice(&[0, 0, 0, 1]);
         out.extend_from_slice(nal);
     }
@@ -111,7 +115,7 @@ fn write_h264(dir: &Path, c: &Collected) -> PathBuf {
             i += 4 + len;
         }
     }
-    let path = dir.join(format!("{}.h264", c.name));
+    let path = dir.join(format!("{}.{ext}", c.name));
     std::fs::write(&path, out).unwrap();
     path
 }
@@ -347,4 +351,35 @@ fn rtmp_publisher_reconnect_is_one_stream_with_a_discontinuity() {
     // never a gap, and the step across the break is one frame.
     let steps: Vec<_> = c.samples.windows(2).enumerate().filter(|(_, w)| !(2900..=3100).contains(&(w[1].pts - w[0].pts))).map(|(i, w)| (i, w[0].pts, w[1].pts)).collect();
     assert!(steps.is_empty(), "continuous across the break: {steps:?}");
+}
+
+#[test]
+fn hevc_and_bframe_rungs_stay_aligned_and_decode() {
+    let cfg = stream(
+        "segment_target = 1.0\npart_target = 0.5\ninput = { url = \"testpattern\", realtime = false, testpattern = { width = 320, height = 180 } }\naudio = { codec = \"none\" }\n\
+         [[stream.rung]]\nname = \"hevc\"\ncodec = \"hevc\"\nwidth = 160\nheight = 90\nbitrate = \"100k\"\npreset = \"ultrafast\"\n\
+         [[stream.rung]]\nname = \"bframes\"\nwidth = 160\nheight = 90\nbitrate = \"100k\"\nbframes = 2\npreset = \"veryfast\"\n\
+         [[stream.rung]]\nname = \"half\"\nwidth = 160\nheight = 90\nbitrate = \"100k\"\nframe_rate = 15\npreset = \"ultrafast\"\n",
+    );
+    let out = run(&cfg, frames_in(95));
+    let rungs = video(&out);
+    assert_eq!(rungs.len(), 3);
+    let dir = tempfile::tempdir().unwrap();
+    for c in &rungs {
+        assert!(c.order_ok && c.ended, "{}", c.name);
+        assert!(c.samples.windows(2).all(|w| w[1].dts > w[0].dts), "{}: dts increases", c.name);
+        let (text, frames) = probe(&write_h264(dir.path(), c));
+        assert_eq!(frames, c.samples.len() as u64, "{}: {text}", c.name);
+    }
+    assert!(probe(&write_h264(dir.path(), rungs[0])).0.starts_with("hevc,160,90"));
+    // Every rung, whatever its codec, B-frames or frame rate, has its IDRs at the same pts.
+    assert_eq!(sync_pts(rungs[0]), sync_pts(rungs[1]));
+    assert_eq!(sync_pts(rungs[0]), sync_pts(rungs[2]));
+    assert!(sync_pts(rungs[0]).len() >= 3);
+    assert!(rungs[1].samples.iter().any(|s| s.pts != s.dts), "B-frames reorder");
+    // 15 fps from 30: half the frames, 6000 ticks apart.
+    let half = &rungs[2].samples;
+    assert!(half.windows(2).all(|w| w[1].pts - w[0].pts == 6000), "{:?}", half.iter().map(|s| s.pts).take(10).collect::<Vec<_>>());
+    assert!((rungs[0].samples.len() / 2).abs_diff(half.len()) <= 1);
+    assert!(matches!(out[2].0, RenditionKind::Video { frame_rate: packager::config::FrameRate { num: 15, den: 1 }, .. }));
 }
