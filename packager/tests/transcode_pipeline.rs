@@ -158,7 +158,7 @@ fn probe(path: &Path) -> (String, u64) {
     (text, frames)
 }
 
-fn video<'a>(out: &'a [(RenditionKind, Collected)]) -> Vec<&'a Collected> {
+fn video(out: &[(RenditionKind, Collected)]) -> Vec<&Collected> {
     out.iter().filter(|(k, _)| matches!(k, RenditionKind::Video { .. })).map(|(_, c)| c).collect()
 }
 

@@ -39,7 +39,7 @@ fn describe_stream(out: &mut String, s: &StreamConfig) {
         s.window,
         s.segment_target * f64::from(s.window)
     );
-    let _ = writeln!(out, "  {:<10} {:<6} {:>11} {:>8} {:>9} {:>9} {:>9} {:<10} {:<9} {}", "rendition", "codec", "size", "fps", "bitrate", "maxrate", "bufsize", "preset", "profile", "bframes");
+    let _ = writeln!(out, "  {:<10} {:<6} {:>11} {:>8} {:>9} {:>9} {:>9} {:<10} {:<9} bframes", "rendition", "codec", "size", "fps", "bitrate", "maxrate", "bufsize", "preset", "profile");
     for r in &s.rungs {
         let size = match (r.width, r.height) {
             (Some(w), Some(h)) => format!("{w}x{h}"),
@@ -50,7 +50,7 @@ fn describe_stream(out: &mut String, s: &StreamConfig) {
         let fps = r.frame_rate.map(|f| f.to_string()).unwrap_or_else(|| "input".into());
         let rate = |b: Option<super::Bitrate>| b.map(|b| b.to_string()).unwrap_or_else(|| "-".into());
         if r.codec == VideoCodec::Copy {
-            let _ = writeln!(out, "  {:<10} {:<6} {:>11} {:>8} {:>9} {:>9} {:>9} {:<10} {:<9} {}", r.name, "copy", "input", "input", "input", "-", "-", "-", "-", "input");
+            let _ = writeln!(out, "  {:<10} {:<6} {:>11} {:>8} {:>9} {:>9} {:>9} {:<10} {:<9} input", r.name, "copy", "input", "input", "input", "-", "-", "-", "-");
         } else {
             let codec = if r.codec == VideoCodec::Hevc { "hevc" } else { "h264" };
             let _ = writeln!(

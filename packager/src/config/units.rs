@@ -26,7 +26,7 @@ impl Bitrate {
         };
         let value: f64 = digits.trim().parse().ok()?;
         let bps = (value * scale).round();
-        (value.is_finite() && bps >= 1.0 && bps < 1e12).then_some(Bitrate(bps as u64))
+        (value.is_finite() && (1.0..1e12).contains(&bps)).then_some(Bitrate(bps as u64))
     }
 }
 

@@ -57,6 +57,8 @@ pub(crate) fn validate(config: &Config) -> Check {
     Ok(())
 }
 
+// `!(x >= min)` on purpose: NaN must fail the range checks.
+#[allow(clippy::neg_cmp_op_on_partial_ord)]
 fn validate_stream(s: &StreamConfig, at: &dyn Fn(&[Seg]) -> Vec<Seg>) -> Check {
     // rfc8216bis §4.4.3.1: EXT-X-TARGETDURATION is an integer; we keep segments 1..=10 s so a
     // low-latency playlist stays useful (Apple recommends 4 s or less for LL-HLS; 6 s is the
@@ -66,6 +68,7 @@ fn validate_stream(s: &StreamConfig, at: &dyn Fn(&[Seg]) -> Vec<Seg>) -> Check {
     }
     // rfc8216bis §4.4.3.7: PART-TARGET is the maximum part duration; parts are cut at frame
     // boundaries, so below 0.1 s a part would hold a frame or two and blow up request rates.
+    // Written negated so that NaN fails too.
     if !(s.part_target >= 0.1) {
         return fail(at(&[key("part_target")]), "expected at least 0.1 seconds");
     }
