@@ -383,3 +383,58 @@ fn hevc_and_bframe_rungs_stay_aligned_and_decode() {
     assert!((rungs[0].samples.len() / 2).abs_diff(half.len()) <= 1);
     assert!(matches!(out[2].0, RenditionKind::Video { frame_rate: packager::config::FrameRate { num: 15, den: 1 }, .. }));
 }
+
+fn copy_ladder(input: &str) -> StreamConfig {
+    stream(&format!(
+        "segment_target = 2.0\ninput = {{ url = \"{input}\", realtime = false }}\naudio = {{ codec = \"none\" }}\n\
+         [[stream.rung]]\nname = \"source\"\ncodec = \"copy\"\n\
+         [[stream.rung]]\nname = \"90p\"\nheight = 90\nbitrate = \"100k\"\npreset = \"ultrafast\"\n"
+    ))
+}
+
+fn assert_copy_matches_encoded(out: &[(RenditionKind, Collected)], frames: usize) {
+    let rungs = video(out);
+    assert!(matches!(out[0].0, RenditionKind::Video { width: 320, height: 180, copy: true, .. }), "{:?}", out[0].0);
+    for c in &rungs {
+        assert_well_formed(c);
+        assert_eq!(c.samples.len(), frames, "{}", c.name);
+    }
+    // Boundaries follow the input's key frames (every 2 s), on both rungs.
+    assert_eq!(sync_pts(rungs[0]), sync_pts(rungs[1]));
+    assert_eq!(sync_pts(rungs[0]).len(), 2, "{:?}", sync_pts(rungs[0]));
+    let dir = tempfile::tempdir().unwrap();
+    let (text, n) = probe(&write_h264(dir.path(), rungs[0]));
+    assert!(text.starts_with("h264,320,180"), "{text}");
+    assert_eq!(n, frames as u64);
+}
+
+#[test]
+fn copy_rung_passes_mp4_h264_through_aligned() {
+    let out = run(&copy_ladder(&media("h264_nobframes.mp4")), |_| false);
+    assert_copy_matches_encoded(&out, 120);
+}
+
+#[test]
+fn copy_rung_takes_in_band_parameter_sets_from_mpegts() {
+    let out = run(&copy_ladder(&media("ntsc.ts")), |_| false);
+    let n = out[0].1.samples.len();
+    assert!((118..=120).contains(&n), "{n}");
+    assert_copy_matches_encoded(&out, n);
+}
+
+#[test]
+fn copy_rung_over_an_uncopyable_codec_is_a_typed_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mpeg4.mp4");
+    let ok = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=10", "-t", "1", "-c:v", "mpeg4"])
+        .arg(&path)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    match transcode::start(&copy_ladder(&path.display().to_string())) {
+        Err(transcode::Error::Uncopyable { rendition, .. }) => assert_eq!(rendition, "source"),
+        other => panic!("expected Uncopyable, got {:?}", other.map(|_| ())),
+    }
+}

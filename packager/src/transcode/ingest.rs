@@ -3,6 +3,7 @@
 //! frame to the encoder threads. Also restarts looped files and reconnects live inputs.
 
 use super::audio::{self, AudioWork};
+use super::copy::{self, CopyMsg};
 use super::input::{self, Source};
 use super::sink::{now_ms, Metrics, Sink};
 use super::timeline::Timeline;
@@ -93,13 +94,15 @@ pub(super) fn start(cfg: &StreamConfig) -> Result<(Pipeline, Vec<RenditionFeed>)
         Some(v) => (v.decoder.width(), v.decoder.height(), input_rate(cfg, v.rate)),
         None => (0, 0, FrameRate { num: 30, den: 1 }),
     };
+    let nominal = (f64::from(VIDEO_TIMESCALE) / in_rate.fps()).round() as i64;
     let mut encoders = Vec::new();
     for rung in &cfg.rungs {
-        if rung.codec == VideoCodec::Copy {
-            let codec = source.video.as_ref().map(|v| format!("{:?}", v.codec_id).to_lowercase()).unwrap_or_default();
-            return Err(Error::Uncopyable { stream: name, rendition: rung.name.clone(), codec: format!("{codec} (copy rungs are not supported by this build yet)") });
-        }
-        encoders.push(video::open(&name, rung, in_w, in_h, in_rate, cfg.segment_target)?);
+        encoders.push(if rung.codec == VideoCodec::Copy {
+            let Some(v) = source.video.as_ref() else { continue };
+            Rung::Copy(copy::open(&name, &rung.name, v.codec_id, &v.extradata, in_w, in_h, nominal)?)
+        } else {
+            Rung::Encode(video::open(&name, rung, in_w, in_h, in_rate, cfg.segment_target)?)
+        });
     }
     let audio_enc = match (cfg.audio.enabled(), &source.audio) {
         (true, Some(_)) => Some(audio::open(&name, &cfg.audio)?),
@@ -117,17 +120,30 @@ pub(super) fn start(cfg: &StreamConfig) -> Result<(Pipeline, Vec<RenditionFeed>)
     let mut workers = Vec::new();
     let mut renditions = Vec::new();
     let mut video_tx = Vec::new();
+    let mut copy_tx = Vec::new();
     for (enc, rung) in encoders.into_iter().zip(&cfg.rungs) {
-        let (sink, rx) = Sink::new(&enc.name, FEED_QUEUE);
+        let (sink, rx) = Sink::new(&rung.name, FEED_QUEUE);
         renditions.push(sink.metrics.clone());
-        let crate::cmaf::MediaKind::Video { width, height } = enc.track.kind else { continue };
-        let frame_rate = rung.frame_rate.filter(|r| r.fps() < in_rate.fps()).unwrap_or(in_rate);
-        let bitrate = rung.maxrate().map_or(0, |b| b.bps());
-        feeds.push(RenditionFeed { name: enc.name.clone(), kind: RenditionKind::Video { width, height, frame_rate, bitrate, copy: false }, rx });
-        let (tx, work_rx) = sync_channel(WORK_QUEUE);
-        video_tx.push(tx);
-        let thread = format!("{name}/{}", enc.name);
-        let h = std::thread::Builder::new().name(thread.clone()).spawn(move || video::run(enc, work_rx, sink)).map_err(|_| Error::Panicked { stream: name.clone(), thread: thread.clone() })?;
+        let thread = format!("{name}/{}", rung.name);
+        let spawned = match enc {
+            Rung::Encode(enc) => {
+                let crate::cmaf::MediaKind::Video { width, height } = enc.track.kind else { continue };
+                let frame_rate = rung.frame_rate.filter(|r| r.fps() < in_rate.fps()).unwrap_or(in_rate);
+                let bitrate = rung.maxrate().map_or(0, |b| b.bps());
+                feeds.push(RenditionFeed { name: rung.name.clone(), kind: RenditionKind::Video { width, height, frame_rate, bitrate, copy: false }, rx });
+                let (tx, work_rx) = sync_channel(WORK_QUEUE);
+                video_tx.push(tx);
+                std::thread::Builder::new().name(thread.clone()).spawn(move || video::run(enc, work_rx, sink))
+            }
+            Rung::Copy(c) => {
+                feeds.push(RenditionFeed { name: rung.name.clone(), kind: RenditionKind::Video { width: in_w, height: in_h, frame_rate: in_rate, bitrate: 0, copy: true }, rx });
+                // Packets run ahead of decoded frames by the decoder's delay: a deeper queue.
+                let (tx, work_rx) = sync_channel(WORK_QUEUE * 8);
+                copy_tx.push(tx);
+                std::thread::Builder::new().name(thread.clone()).spawn(move || copy::run(c, work_rx, sink))
+            }
+        };
+        let h = spawned.map_err(|_| Error::Panicked { stream: name.clone(), thread: thread.clone() })?;
         workers.push((thread, h));
     }
     let mut audio_tx = None;
@@ -146,8 +162,9 @@ pub(super) fn start(cfg: &StreamConfig) -> Result<(Pipeline, Vec<RenditionFeed>)
         workers.push((thread, h));
     }
     let metrics = Arc::new(Metrics { renditions, ..Default::default() });
-    let nominal = (f64::from(VIDEO_TIMESCALE) / in_rate.fps()).round() as i64;
     let ingest = Ingest {
+        copy_tx,
+        copy_offset: None,
         cfg: cfg.clone(),
         stop: stop.clone(),
         metrics: metrics.clone(),
@@ -175,7 +192,16 @@ fn input_rate(cfg: &StreamConfig, probed: Rational) -> FrameRate {
     }
 }
 
+enum Rung {
+    Encode(video::RungEncoder),
+    Copy(copy::CopyRung),
+}
+
 struct Ingest {
+    /// Copy rungs: input packets; when any exists, segment boundaries follow input key frames.
+    copy_tx: Vec<SyncSender<Work<CopyMsg>>>,
+    /// The timeline offset last sent to the copy rungs.
+    copy_offset: Option<i64>,
     cfg: StreamConfig,
     stop: Arc<AtomicBool>,
     metrics: Arc<Metrics>,
@@ -215,6 +241,7 @@ impl Ingest {
                     Ok(s) => {
                         source = s;
                         self.timeline.restart();
+                        self.copy_offset = None;
                         continue;
                     }
                     Err(e) => break Err(Error::Open { stream: self.cfg.name.clone(), url: self.cfg.input.url.clone(), source: e }),
@@ -229,6 +256,7 @@ impl Ingest {
                         self.broadcast_discontinuity();
                         self.timeline.restart();
                         self.next_key = None;
+                        self.copy_offset = None;
                         continue;
                     }
                     None => break Ok(()),
@@ -237,6 +265,9 @@ impl Ingest {
             break Ok(());
         };
         for tx in &self.video_tx {
+            let _ = tx.send(Work::End);
+        }
+        for tx in &self.copy_tx {
             let _ = tx.send(Work::End);
         }
         if let Some(tx) = &self.audio_tx {
@@ -258,7 +289,11 @@ impl Ingest {
         None
     }
 
-    fn broadcast_discontinuity(&self) {
+    fn broadcast_discontinuity(&mut self) {
+        self.copy_offset = None;
+        for tx in &self.copy_tx {
+            let _ = tx.send(Work::Discontinuity);
+        }
         for tx in &self.video_tx {
             let _ = tx.send(Work::Discontinuity);
         }
@@ -291,6 +326,11 @@ impl Ingest {
             }
             let index = pkt.stream();
             if Some(index) == video_index {
+                if let (false, Some(v), Some(data)) = (self.copy_tx.is_empty(), source.video.as_ref(), pkt.data()) {
+                    let to90k = |t: i64| t.rescale(v.time_base, Rational(1, VIDEO_TIMESCALE as i32));
+                    let (pts, dts, key, wall_ms) = (pkt.pts().map(to90k), pkt.dts().map(to90k), pkt.is_key(), now_ms());
+                    self.copy_tx.retain(|tx| tx.send(Work::Item(CopyMsg::Packet { data: data.to_vec(), pts, dts, key, wall_ms })).is_ok());
+                }
                 if let Some(v) = source.video.as_mut() {
                     if v.decoder.send_packet(&pkt).is_err() {
                         self.metrics.decode_errors.fetch_add(1, Ordering::Relaxed);
@@ -305,7 +345,7 @@ impl Ingest {
                 }
                 self.drain_audio(source);
             }
-            if self.video_tx.is_empty() && self.audio_tx.is_none() {
+            if self.video_tx.is_empty() && self.copy_tx.is_empty() && self.audio_tx.is_none() {
                 break Ended::Stopped;
             }
         };
@@ -335,7 +375,15 @@ impl Ingest {
             self.metrics.frames_in.fetch_add(1, Ordering::Relaxed);
             let input = frame.timestamp().map(|t| t.rescale(v.time_base, Rational(1, VIDEO_TIMESCALE as i32)));
             let mapped = self.timeline.map(input);
-            let key = self.next_key.is_none_or(|at| mapped.pts >= at);
+            if !self.copy_tx.is_empty() && self.timeline.offset() != self.copy_offset {
+                self.copy_offset = self.timeline.offset();
+                if let Some(o) = self.copy_offset {
+                    self.copy_tx.retain(|tx| tx.send(Work::Item(CopyMsg::Offset(o))).is_ok());
+                }
+            }
+            // With a copy rung, boundaries can only be where the input has key frames.
+            let boundary_ok = self.copy_tx.is_empty() || frame.is_key();
+            let key = boundary_ok && self.next_key.is_none_or(|at| mapped.pts >= at);
             if key {
                 self.next_key = Some(mapped.pts + self.segment_ticks);
             }
@@ -356,7 +404,7 @@ impl Ingest {
             if frame.rate() > 0 {
                 self.audio_seconds += frame.samples() as f64 / f64::from(frame.rate());
             }
-            if self.video_tx.is_empty() {
+            if self.video_tx.is_empty() && self.copy_tx.is_empty() {
                 self.pace(self.audio_seconds);
             }
             let work = AudioWork { frame, wall_ms: now_ms() };

@@ -29,6 +29,19 @@ pub(crate) struct Decoded<D> {
     pub codec_id: codec::Id,
     /// Average frame rate as probed (video).
     pub rate: Rational,
+    /// The input stream's extradata (avcC/hvcC, Annex-B parameter sets, or empty).
+    pub extradata: Vec<u8>,
+}
+
+fn extradata_of(params: &codec::Parameters) -> Vec<u8> {
+    unsafe {
+        let p = params.as_ptr();
+        if (*p).extradata.is_null() || (*p).extradata_size <= 0 {
+            Vec::new()
+        } else {
+            std::slice::from_raw_parts((*p).extradata, (*p).extradata_size as usize).to_vec()
+        }
+    }
 }
 
 /// The lavfi graph of the test pattern: `testsrc2` with the wall clock (UTC, milliseconds)
@@ -68,11 +81,12 @@ pub(crate) fn open(cfg: &InputConfig, stop: Arc<AtomicBool>, now_ms: i64) -> Res
     let video = match video {
         Some((index, time_base, rate, params)) => {
             let codec_id = params.id();
+            let extradata = extradata_of(&params);
             let mut ctx = codec::context::Context::from_parameters(params)?;
             ctx.set_threading(ff::threading::Config { kind: ff::threading::Type::Frame, count: 0, ..Default::default() });
             let mut dec = ctx.decoder();
             dec.set_packet_time_base(time_base);
-            Some(Decoded { index, time_base, decoder: dec.video()?, codec_id, rate })
+            Some(Decoded { index, time_base, decoder: dec.video()?, codec_id, rate, extradata })
         }
         None => None,
     };
@@ -83,7 +97,7 @@ pub(crate) fn open(cfg: &InputConfig, stop: Arc<AtomicBool>, now_ms: i64) -> Res
             dec.set_packet_time_base(time_base);
             // An audio stream we cannot decode is treated as absent rather than fatal.
             match dec.audio() {
-                Ok(decoder) => Some(Decoded { index, time_base, decoder, codec_id, rate: Rational(0, 1) }),
+                Ok(decoder) => Some(Decoded { index, time_base, decoder, codec_id, rate: Rational(0, 1), extradata: Vec::new() }),
                 Err(e) => {
                     tracing::warn!(error = %e, "input audio cannot be decoded; ignoring it");
                     None

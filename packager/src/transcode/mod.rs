@@ -20,6 +20,7 @@
 
 mod audio;
 mod bitstream;
+mod copy;
 mod ingest;
 mod input;
 mod sink;

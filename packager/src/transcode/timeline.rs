@@ -37,6 +37,11 @@ impl Timeline {
         self.anchor = None;
     }
 
+    /// output − input of the current run, once its first frame is mapped.
+    pub(crate) fn offset(&self) -> Option<i64> {
+        self.anchor.map(|(i, o)| o - i)
+    }
+
     /// The output timestamp after the last one (where a new run begins).
     fn next_start(&self) -> i64 {
         self.last.map_or(0, |l| l + self.last_duration)

@@ -135,17 +135,21 @@ pub(crate) fn open(stream: &str, rung: &RungConfig, in_w: u32, in_h: u32, in_rat
 }
 
 /// The output side: hold one packet to learn its duration from the next dts.
-struct Emitter {
-    sink: Sink,
+pub(crate) struct Emitter {
+    pub sink: Sink,
     held: Option<EncodedSample>,
     nominal: i64,
     walls: VecDeque<(i64, i64)>,
     /// Output pts from which a Discontinuity is due.
-    disc_at: Option<i64>,
-    open: bool,
+    pub disc_at: Option<i64>,
+    pub open: bool,
 }
 
 impl Emitter {
+    pub(crate) fn new(sink: Sink, nominal: i64) -> Emitter {
+        Emitter { sink, held: None, nominal, walls: VecDeque::new(), disc_at: None, open: true }
+    }
+
     fn push(&mut self, pkt: &ff::Packet) {
         let Some(data) = pkt.data() else { return };
         let (Some(pts), dts) = (pkt.pts(), pkt.dts()) else { return };
@@ -156,7 +160,7 @@ impl Emitter {
         self.release(Some(sample));
     }
 
-    fn release(&mut self, next: Option<EncodedSample>) {
+    pub(crate) fn release(&mut self, next: Option<EncodedSample>) {
         if let Some(mut held) = self.held.take() {
             let d = next.as_ref().map_or(self.nominal, |n| n.dts - held.dts);
             held.duration = u32::try_from(if d > 0 { d } else { self.nominal }).unwrap_or(1).max(1);
@@ -172,7 +176,7 @@ impl Emitter {
 
 /// Runs the rung until `End` (or until the consumer goes away).
 pub(crate) fn run(mut enc: RungEncoder, rx: Receiver<Work<VideoWork>>, sink: Sink) {
-    let mut out = Emitter { sink, held: None, nominal: enc.nominal, walls: VecDeque::new(), disc_at: None, open: true };
+    let mut out = Emitter::new(sink, enc.nominal);
     out.open &= out.sink.send(Feed::Track(enc.track.clone()));
     let mut scaler: Option<(Pixel, u32, u32, ff::software::scaling::Context)> = None;
     let mut next_slot = f64::MIN;
