@@ -438,3 +438,24 @@ fn copy_rung_over_an_uncopyable_codec_is_a_typed_error() {
         other => panic!("expected Uncopyable, got {:?}", other.map(|_| ())),
     }
 }
+
+#[test]
+fn a_consumer_that_stops_reading_stalls_the_pipeline_within_bounds() {
+    let cfg = stream(&format!("input = {{ url = \"testpattern\", realtime = false, testpattern = {{ width = 160, height = 90 }} }}\naudio = {{ codec = \"none\" }}\n{SMALL_LADDER}"));
+    let (pipeline, feeds) = transcode::start(&cfg).unwrap();
+    let metrics = pipeline.metrics();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while metrics.queue_full() == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(metrics.queue_full() > 0, "the full feed is counted");
+    std::thread::sleep(Duration::from_millis(300));
+    let stalled = metrics.frames_in.load(Ordering::Relaxed);
+    std::thread::sleep(Duration::from_millis(300));
+    // Nothing more is decoded while nobody reads: memory stays bounded by the queues.
+    assert_eq!(metrics.frames_in.load(Ordering::Relaxed), stalled);
+    assert!(stalled < (transcode::FEED_QUEUE as u64) * 2, "{stalled} frames decoded before the stall");
+    // A consumer that goes away ends the pipeline.
+    drop(feeds);
+    pipeline.join().unwrap();
+}
