@@ -110,3 +110,12 @@ fn built_in_code_validates_without_lines() {
     assert_eq!(err.field(), Some("stream \"live\" rung[1].width"));
     assert_eq!(err.line(), None);
 }
+
+#[test]
+fn describe_lists_the_resolved_ladder() {
+    let text = Config::default_embedded().describe();
+    for needle in ["stream \"live\": /live/master.m3u8", "test pattern 1280x720 @ 30 fps", "720p", "1280x720", "3M", "480p", "854x480", "1.4M", "360p", "800k", "veryfast", "high", "audio", "128k", "2 ch, 48000 Hz"] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+    println!("{text}");
+}

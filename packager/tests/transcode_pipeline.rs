@@ -459,3 +459,20 @@ fn a_consumer_that_stops_reading_stalls_the_pipeline_within_bounds() {
     drop(feeds);
     pipeline.join().unwrap();
 }
+
+#[test]
+fn a_listener_waiting_for_its_publisher_can_be_cancelled() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let cfg = stream(&format!("input = {{ url = \"rtmp://127.0.0.1:{port}/live/key\", options = {{ listen = 1 }} }}\naudio = {{ codec = \"none\" }}\n[[stream.rung]]\nname = \"a\"\nbitrate = \"100k\"\n"));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(transcode::start_interruptible(&cfg, flag).map(|_| ())));
+    std::thread::sleep(Duration::from_millis(200));
+    stop.store(true, Ordering::Relaxed);
+    // Generous bound so that a hang fails the test instead of blocking the suite.
+    match rx.recv_timeout(Duration::from_secs(20)).expect("open returns once stopped") {
+        Err(transcode::Error::Open { .. }) => {}
+        other => panic!("expected an interrupted open, got {other:?}"),
+    }
+}

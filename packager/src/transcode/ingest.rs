@@ -81,11 +81,10 @@ fn init_ffmpeg() {
     });
 }
 
-pub(super) fn start(cfg: &StreamConfig) -> Result<(Pipeline, Vec<RenditionFeed>), Error> {
+pub(super) fn start(cfg: &StreamConfig, stop: Arc<AtomicBool>) -> Result<(Pipeline, Vec<RenditionFeed>), Error> {
     init_ffmpeg();
     let name = cfg.name.clone();
     let url = cfg.input.url.clone();
-    let stop = Arc::new(AtomicBool::new(false));
     let source = input::open(&cfg.input, stop.clone(), now_ms()).map_err(|source| Error::Open { stream: name.clone(), url: url.clone(), source })?;
     if !cfg.rungs.is_empty() && source.video.is_none() {
         return Err(Error::NoVideo { stream: name, url, rungs: cfg.rungs.len() });
