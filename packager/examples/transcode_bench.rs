@@ -45,7 +45,12 @@ fn main() {
                         Feed::Discontinuity | Feed::End => {}
                     }
                 }
-                (feed.name, samples, bytes, last_end as f64 / f64::from(timescale))
+                (
+                    feed.name,
+                    samples,
+                    bytes,
+                    last_end as f64 / f64::from(timescale),
+                )
             })
         })
         .collect();
@@ -57,9 +62,15 @@ fn main() {
     let wall = started.elapsed().as_secs_f64();
     let mut media_seconds = 0.0f64;
     for r in readers {
-        let Ok((name, samples, bytes, seconds)) = r.join() else { continue };
+        let Ok((name, samples, bytes, seconds)) = r.join() else {
+            continue;
+        };
         media_seconds = media_seconds.max(seconds);
-        let kbps = if seconds > 0.0 { bytes as f64 * 8.0 / seconds / 1000.0 } else { 0.0 };
+        let kbps = if seconds > 0.0 {
+            bytes as f64 * 8.0 / seconds / 1000.0
+        } else {
+            0.0
+        };
         println!("rendition {name:<6} {samples:>6} samples {seconds:>7.2} s {kbps:>8.0} kb/s");
     }
     println!(

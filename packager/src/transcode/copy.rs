@@ -15,7 +15,13 @@ use std::sync::mpsc::Receiver;
 /// A message from the ingest thread to a copy rung.
 pub(crate) enum CopyMsg {
     /// One input packet; timestamps in 90 kHz ticks of the *input* timeline.
-    Packet { data: Vec<u8>, pts: Option<i64>, dts: Option<i64>, key: bool, wall_ms: i64 },
+    Packet {
+        data: Vec<u8>,
+        pts: Option<i64>,
+        dts: Option<i64>,
+        key: bool,
+        wall_ms: i64,
+    },
     /// output = input + offset for the packets of the current run (sent once the first
     /// frame of a run is decoded; packets wait for it).
     Offset(i64),
@@ -40,8 +46,20 @@ pub(crate) struct CopyRung {
 }
 
 /// Checks that `codec` can be passed through and reads its parameter sets.
-pub(crate) fn open(stream: &str, name: &str, codec: Id, extradata: &[u8], width: u32, height: u32, nominal: i64) -> Result<CopyRung, Error> {
-    let uncopyable = |why: &str| Error::Uncopyable { stream: stream.into(), rendition: name.into(), codec: format!("{codec:?}{why}").to_lowercase() };
+pub(crate) fn open(
+    stream: &str,
+    name: &str,
+    codec: Id,
+    extradata: &[u8],
+    width: u32,
+    height: u32,
+    nominal: i64,
+) -> Result<CopyRung, Error> {
+    let uncopyable = |why: &str| Error::Uncopyable {
+        stream: stream.into(),
+        rendition: name.into(),
+        codec: format!("{codec:?}{why}").to_lowercase(),
+    };
     let hevc = match codec {
         Id::H264 => false,
         Id::HEVC => true,
@@ -57,15 +75,30 @@ pub(crate) fn open(stream: &str, name: &str, codec: Id, extradata: &[u8], width:
             _ => return Err(uncopyable(" with NAL length fields other than 4 bytes")),
         }
     };
-    let codec = if hevc { bitstream::hevc_from_extradata(extradata) } else { bitstream::avc_from_extradata(extradata) };
-    Ok(CopyRung { hevc, width, height, framing, codec, nominal })
+    let codec = if hevc {
+        bitstream::hevc_from_extradata(extradata)
+    } else {
+        bitstream::avc_from_extradata(extradata)
+    };
+    Ok(CopyRung {
+        hevc,
+        width,
+        height,
+        framing,
+        codec,
+        nominal,
+    })
 }
 
 /// Parameter sets carried in-band in a key frame (MPEG-TS inputs).
 fn in_band_sets(hevc: bool, annexb: &[u8]) -> Option<CodecConfig> {
     let mut sets = Vec::new();
     for nal in bitstream::annexb_nals(annexb) {
-        let t = if hevc { (nal.first()? >> 1) & 0x3f } else { nal.first()? & 0x1f };
+        let t = if hevc {
+            (nal.first()? >> 1) & 0x3f
+        } else {
+            nal.first()? & 0x1f
+        };
         if (hevc && (32..=34).contains(&t)) || (!hevc && (t == 7 || t == 8)) {
             sets.extend_from_slice(&[0, 0, 0, 1]);
             sets.extend_from_slice(nal);
@@ -111,8 +144,24 @@ pub(crate) fn run(mut rung: CopyRung, rx: Receiver<Work<CopyMsg>>, sink: Sink) {
     }
 }
 
-fn emit(rung: &mut CopyRung, out: &mut Emitter, msg: CopyMsg, offset: i64, started: &mut bool, disc_pending: &mut bool) {
-    let CopyMsg::Packet { data, pts, dts, key, wall_ms } = msg else { return };
+fn emit(
+    rung: &mut CopyRung,
+    out: &mut Emitter,
+    msg: CopyMsg,
+    offset: i64,
+    started: &mut bool,
+    disc_pending: &mut bool,
+) {
+    let CopyMsg::Packet {
+        data,
+        pts,
+        dts,
+        key,
+        wall_ms,
+    } = msg
+    else {
+        return;
+    };
     let Some(pts) = pts.or(dts) else { return };
     let dts = dts.unwrap_or(pts);
     let (pts, dts) = (pts + offset, dts + offset);
@@ -124,8 +173,18 @@ fn emit(rung: &mut CopyRung, out: &mut Emitter, msg: CopyMsg, offset: i64, start
         if rung.codec.is_none() && rung.framing == Framing::AnnexB {
             rung.codec = in_band_sets(rung.hevc, &data);
         }
-        let Some(codec) = rung.codec.clone() else { return };
-        let track = TrackInfo { kind: MediaKind::Video { width: rung.width, height: rung.height }, codec, timescale: VIDEO_TIMESCALE, language: "und".into() };
+        let Some(codec) = rung.codec.clone() else {
+            return;
+        };
+        let track = TrackInfo {
+            kind: MediaKind::Video {
+                width: rung.width,
+                height: rung.height,
+            },
+            codec,
+            timescale: VIDEO_TIMESCALE,
+            language: "und".into(),
+        };
         out.open &= out.sink.send(Feed::Track(track));
         *started = true;
     }
@@ -141,5 +200,12 @@ fn emit(rung: &mut CopyRung, out: &mut Emitter, msg: CopyMsg, offset: i64, start
         Framing::AnnexB => bitstream::annexb_to_length_prefixed(&data),
         Framing::LengthPrefixed => data,
     };
-    out.release(Some(EncodedSample { dts, pts, duration: 0, sync: key, data: Bytes::from(data), wallclock_ms: Some(wall_ms) }));
+    out.release(Some(EncodedSample {
+        dts,
+        pts,
+        duration: 0,
+        sync: key,
+        data: Bytes::from(data),
+        wallclock_ms: Some(wall_ms),
+    }));
 }

@@ -10,8 +10,8 @@ use super::timeline::Timeline;
 use super::video::{self, VideoWork, Work};
 use super::{Error, RenditionFeed, RenditionKind, FEED_QUEUE, VIDEO_TIMESCALE, WORK_QUEUE};
 use crate::config::{FrameRate, StreamConfig, VideoCodec};
-use ffmpeg_next as ff;
 use ff::{Rational, Rescale};
+use ffmpeg_next as ff;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::{Arc, Once};
@@ -41,7 +41,8 @@ impl Pipeline {
 
     /// True when every thread has finished.
     pub fn is_finished(&self) -> bool {
-        self.ingest.as_ref().is_none_or(|h| h.is_finished()) && self.workers.iter().all(|(_, h)| h.is_finished())
+        self.ingest.as_ref().is_none_or(|h| h.is_finished())
+            && self.workers.iter().all(|(_, h)| h.is_finished())
     }
 
     /// The live counters.
@@ -55,11 +56,19 @@ impl Pipeline {
     pub fn join(mut self) -> Result<(), Error> {
         let mut result = Ok(());
         if let Some(h) = self.ingest.take() {
-            result = h.join().unwrap_or_else(|_| Err(Error::Panicked { stream: self.stream.clone(), thread: "ingest".into() }));
+            result = h.join().unwrap_or_else(|_| {
+                Err(Error::Panicked {
+                    stream: self.stream.clone(),
+                    thread: "ingest".into(),
+                })
+            });
         }
         for (name, h) in self.workers.drain(..) {
             if h.join().is_err() && result.is_ok() {
-                result = Err(Error::Panicked { stream: self.stream.clone(), thread: name });
+                result = Err(Error::Panicked {
+                    stream: self.stream.clone(),
+                    thread: name,
+                });
             }
         }
         result
@@ -81,26 +90,58 @@ fn init_ffmpeg() {
     });
 }
 
-pub(super) fn start(cfg: &StreamConfig, stop: Arc<AtomicBool>) -> Result<(Pipeline, Vec<RenditionFeed>), Error> {
+pub(super) fn start(
+    cfg: &StreamConfig,
+    stop: Arc<AtomicBool>,
+) -> Result<(Pipeline, Vec<RenditionFeed>), Error> {
     init_ffmpeg();
     let name = cfg.name.clone();
     let url = cfg.input.url.clone();
-    let source = input::open(&cfg.input, stop.clone(), now_ms()).map_err(|source| Error::Open { stream: name.clone(), url: url.clone(), source })?;
+    let source = input::open(&cfg.input, stop.clone(), now_ms()).map_err(|source| Error::Open {
+        stream: name.clone(),
+        url: url.clone(),
+        source,
+    })?;
     if !cfg.rungs.is_empty() && source.video.is_none() {
-        return Err(Error::NoVideo { stream: name, url, rungs: cfg.rungs.len() });
+        return Err(Error::NoVideo {
+            stream: name,
+            url,
+            rungs: cfg.rungs.len(),
+        });
     }
     let (in_w, in_h, in_rate) = match &source.video {
-        Some(v) => (v.decoder.width(), v.decoder.height(), input_rate(cfg, v.rate)),
+        Some(v) => (
+            v.decoder.width(),
+            v.decoder.height(),
+            input_rate(cfg, v.rate),
+        ),
         None => (0, 0, FrameRate { num: 30, den: 1 }),
     };
     let nominal = (f64::from(VIDEO_TIMESCALE) / in_rate.fps()).round() as i64;
     let mut encoders = Vec::new();
     for rung in &cfg.rungs {
         encoders.push(if rung.codec == VideoCodec::Copy {
-            let Some(v) = source.video.as_ref() else { continue };
-            Rung::Copy(copy::open(&name, &rung.name, v.codec_id, &v.extradata, in_w, in_h, nominal)?)
+            let Some(v) = source.video.as_ref() else {
+                continue;
+            };
+            Rung::Copy(copy::open(
+                &name,
+                &rung.name,
+                v.codec_id,
+                &v.extradata,
+                in_w,
+                in_h,
+                nominal,
+            )?)
         } else {
-            Rung::Encode(video::open(&name, rung, in_w, in_h, in_rate, cfg.segment_target)?)
+            Rung::Encode(video::open(
+                &name,
+                rung,
+                in_w,
+                in_h,
+                in_rate,
+                cfg.segment_target,
+            )?)
         });
     }
     let audio_enc = match (cfg.audio.enabled(), &source.audio) {
@@ -126,23 +167,55 @@ pub(super) fn start(cfg: &StreamConfig, stop: Arc<AtomicBool>) -> Result<(Pipeli
         let thread = format!("{name}/{}", rung.name);
         let spawned = match enc {
             Rung::Encode(enc) => {
-                let crate::cmaf::MediaKind::Video { width, height } = enc.track.kind else { continue };
-                let frame_rate = rung.frame_rate.filter(|r| r.fps() < in_rate.fps()).unwrap_or(in_rate);
+                let crate::cmaf::MediaKind::Video { width, height } = enc.track.kind else {
+                    continue;
+                };
+                let frame_rate = rung
+                    .frame_rate
+                    .filter(|r| r.fps() < in_rate.fps())
+                    .unwrap_or(in_rate);
                 let bitrate = rung.maxrate().map_or(0, |b| b.bps());
-                feeds.push(RenditionFeed { name: rung.name.clone(), kind: RenditionKind::Video { width, height, frame_rate, bitrate, copy: false }, rx });
+                feeds.push(RenditionFeed {
+                    name: rung.name.clone(),
+                    kind: RenditionKind::Video {
+                        width,
+                        height,
+                        frame_rate,
+                        bitrate,
+                        copy: false,
+                    },
+                    rx,
+                });
                 let (tx, work_rx) = sync_channel(WORK_QUEUE);
                 video_tx.push(tx);
-                std::thread::Builder::new().name(thread.clone()).spawn(move || video::run(enc, work_rx, sink))
+                std::thread::Builder::new()
+                    .name(thread.clone())
+                    .spawn(move || video::run(enc, work_rx, sink))
             }
             Rung::Copy(c) => {
-                feeds.push(RenditionFeed { name: rung.name.clone(), kind: RenditionKind::Video { width: in_w, height: in_h, frame_rate: in_rate, bitrate: 0, copy: true }, rx });
+                feeds.push(RenditionFeed {
+                    name: rung.name.clone(),
+                    kind: RenditionKind::Video {
+                        width: in_w,
+                        height: in_h,
+                        frame_rate: in_rate,
+                        bitrate: 0,
+                        copy: true,
+                    },
+                    rx,
+                });
                 // Packets run ahead of decoded frames by the decoder's delay: a deeper queue.
                 let (tx, work_rx) = sync_channel(WORK_QUEUE * 8);
                 copy_tx.push(tx);
-                std::thread::Builder::new().name(thread.clone()).spawn(move || copy::run(c, work_rx, sink))
+                std::thread::Builder::new()
+                    .name(thread.clone())
+                    .spawn(move || copy::run(c, work_rx, sink))
             }
         };
-        let h = spawned.map_err(|_| Error::Panicked { stream: name.clone(), thread: thread.clone() })?;
+        let h = spawned.map_err(|_| Error::Panicked {
+            stream: name.clone(),
+            thread: thread.clone(),
+        })?;
         workers.push((thread, h));
     }
     let mut audio_tx = None;
@@ -151,16 +224,29 @@ pub(super) fn start(cfg: &StreamConfig, stop: Arc<AtomicBool>) -> Result<(Pipeli
         renditions.push(sink.metrics.clone());
         feeds.push(RenditionFeed {
             name: enc.name.clone(),
-            kind: RenditionKind::Audio { channels: cfg.audio.channels, sample_rate: cfg.audio.sample_rate, bitrate: cfg.audio.bitrate.bps() },
+            kind: RenditionKind::Audio {
+                channels: cfg.audio.channels,
+                sample_rate: cfg.audio.sample_rate,
+                bitrate: cfg.audio.bitrate.bps(),
+            },
             rx,
         });
         let (tx, work_rx) = sync_channel(WORK_QUEUE * 4);
         audio_tx = Some(tx);
         let thread = format!("{name}/{}", enc.name);
-        let h = std::thread::Builder::new().name(thread.clone()).spawn(move || audio::run(enc, work_rx, sink)).map_err(|_| Error::Panicked { stream: name.clone(), thread: thread.clone() })?;
+        let h = std::thread::Builder::new()
+            .name(thread.clone())
+            .spawn(move || audio::run(enc, work_rx, sink))
+            .map_err(|_| Error::Panicked {
+                stream: name.clone(),
+                thread: thread.clone(),
+            })?;
         workers.push((thread, h));
     }
-    let metrics = Arc::new(Metrics { renditions, ..Default::default() });
+    let metrics = Arc::new(Metrics {
+        renditions,
+        ..Default::default()
+    });
     let ingest = Ingest {
         copy_tx,
         copy_offset: None,
@@ -176,8 +262,23 @@ pub(super) fn start(cfg: &StreamConfig, stop: Arc<AtomicBool>) -> Result<(Pipeli
         audio_seconds: 0.0,
     };
     let thread = format!("{name}/ingest");
-    let h = std::thread::Builder::new().name(thread.clone()).spawn(move || ingest.run(source)).map_err(|_| Error::Panicked { stream: name.clone(), thread })?;
-    Ok((Pipeline { stream: name, stop, ingest: Some(h), workers, metrics }, feeds))
+    let h = std::thread::Builder::new()
+        .name(thread.clone())
+        .spawn(move || ingest.run(source))
+        .map_err(|_| Error::Panicked {
+            stream: name.clone(),
+            thread,
+        })?;
+    Ok((
+        Pipeline {
+            stream: name,
+            stop,
+            ingest: Some(h),
+            workers,
+            metrics,
+        },
+        feeds,
+    ))
 }
 
 /// The input frame rate: the test pattern's, the probed average, or 30.
@@ -185,8 +286,13 @@ fn input_rate(cfg: &StreamConfig, probed: Rational) -> FrameRate {
     if cfg.input.is_testpattern() {
         return cfg.input.testpattern.frame_rate;
     }
-    match (u32::try_from(probed.numerator()), u32::try_from(probed.denominator())) {
-        (Ok(num), Ok(den)) if num > 0 && den > 0 && f64::from(num) / f64::from(den) <= 240.0 => FrameRate { num, den },
+    match (
+        u32::try_from(probed.numerator()),
+        u32::try_from(probed.denominator()),
+    ) {
+        (Ok(num), Ok(den)) if num > 0 && den > 0 && f64::from(num) / f64::from(den) <= 240.0 => {
+            FrameRate { num, den }
+        }
         _ => FrameRate { num: 30, den: 1 },
     }
 }
@@ -243,7 +349,13 @@ impl Ingest {
                         self.copy_offset = None;
                         continue;
                     }
-                    Err(e) => break Err(Error::Open { stream: self.cfg.name.clone(), url: self.cfg.input.url.clone(), source: e }),
+                    Err(e) => {
+                        break Err(Error::Open {
+                            stream: self.cfg.name.clone(),
+                            url: self.cfg.input.url.clone(),
+                            source: e,
+                        })
+                    }
                 }
             }
             if self.cfg.input.is_network() {
@@ -305,7 +417,11 @@ impl Ingest {
         let mut pkt = ff::Packet::empty();
         let mut errors = 0;
         let video_index = source.video.as_ref().map(|v| v.index);
-        let audio_index = if self.audio_tx.is_some() { source.audio.as_ref().map(|a| a.index) } else { None };
+        let audio_index = if self.audio_tx.is_some() {
+            source.audio.as_ref().map(|a| a.index)
+        } else {
+            None
+        };
         let ended = loop {
             if self.stopped() {
                 break Ended::Stopped;
@@ -316,7 +432,10 @@ impl Ingest {
                 Err(e) => {
                     self.metrics.decode_errors.fetch_add(1, Ordering::Relaxed);
                     errors += 1;
-                    if self.cfg.input.is_network() || errors >= MAX_CONSECUTIVE_READ_ERRORS || self.stopped() {
+                    if self.cfg.input.is_network()
+                        || errors >= MAX_CONSECUTIVE_READ_ERRORS
+                        || self.stopped()
+                    {
                         tracing::warn!(stream = %self.cfg.name, error = %e, "input read failed");
                         break Ended::Broken;
                     }
@@ -325,10 +444,27 @@ impl Ingest {
             }
             let index = pkt.stream();
             if Some(index) == video_index {
-                if let (false, Some(v), Some(data)) = (self.copy_tx.is_empty(), source.video.as_ref(), pkt.data()) {
-                    let to90k = |t: i64| t.rescale(v.time_base, Rational(1, VIDEO_TIMESCALE as i32));
-                    let (pts, dts, key, wall_ms) = (pkt.pts().map(to90k), pkt.dts().map(to90k), pkt.is_key(), now_ms());
-                    self.copy_tx.retain(|tx| tx.send(Work::Item(CopyMsg::Packet { data: data.to_vec(), pts, dts, key, wall_ms })).is_ok());
+                if let (false, Some(v), Some(data)) =
+                    (self.copy_tx.is_empty(), source.video.as_ref(), pkt.data())
+                {
+                    let to90k =
+                        |t: i64| t.rescale(v.time_base, Rational(1, VIDEO_TIMESCALE as i32));
+                    let (pts, dts, key, wall_ms) = (
+                        pkt.pts().map(to90k),
+                        pkt.dts().map(to90k),
+                        pkt.is_key(),
+                        now_ms(),
+                    );
+                    self.copy_tx.retain(|tx| {
+                        tx.send(Work::Item(CopyMsg::Packet {
+                            data: data.to_vec(),
+                            pts,
+                            dts,
+                            key,
+                            wall_ms,
+                        }))
+                        .is_ok()
+                    });
                 }
                 if let Some(v) = source.video.as_mut() {
                     if v.decoder.send_packet(&pkt).is_err() {
@@ -365,19 +501,24 @@ impl Ingest {
     }
 
     fn drain_video(&mut self, source: &mut Source) {
-        let Some(v) = source.video.as_mut() else { return };
+        let Some(v) = source.video.as_mut() else {
+            return;
+        };
         loop {
             let mut frame = ff::frame::Video::empty();
             if v.decoder.receive_frame(&mut frame).is_err() {
                 return;
             }
             self.metrics.frames_in.fetch_add(1, Ordering::Relaxed);
-            let input = frame.timestamp().map(|t| t.rescale(v.time_base, Rational(1, VIDEO_TIMESCALE as i32)));
+            let input = frame
+                .timestamp()
+                .map(|t| t.rescale(v.time_base, Rational(1, VIDEO_TIMESCALE as i32)));
             let mapped = self.timeline.map(input);
             if !self.copy_tx.is_empty() && self.timeline.offset() != self.copy_offset {
                 self.copy_offset = self.timeline.offset();
                 if let Some(o) = self.copy_offset {
-                    self.copy_tx.retain(|tx| tx.send(Work::Item(CopyMsg::Offset(o))).is_ok());
+                    self.copy_tx
+                        .retain(|tx| tx.send(Work::Item(CopyMsg::Offset(o))).is_ok());
                 }
             }
             // With a copy rung, boundaries can only be where the input has key frames.
@@ -387,13 +528,26 @@ impl Ingest {
                 self.next_key = Some(mapped.pts + self.segment_ticks);
             }
             self.pace(mapped.pts as f64 / f64::from(VIDEO_TIMESCALE));
-            let work = VideoWork { frame: Arc::new(frame), pts: mapped.pts, wall_ms: now_ms(), key };
-            self.video_tx.retain(|tx| tx.send(Work::Item(VideoWork { frame: work.frame.clone(), ..work })).is_ok());
+            let work = VideoWork {
+                frame: Arc::new(frame),
+                pts: mapped.pts,
+                wall_ms: now_ms(),
+                key,
+            };
+            self.video_tx.retain(|tx| {
+                tx.send(Work::Item(VideoWork {
+                    frame: work.frame.clone(),
+                    ..work
+                }))
+                .is_ok()
+            });
         }
     }
 
     fn drain_audio(&mut self, source: &mut Source) {
-        let Some(a) = source.audio.as_mut() else { return };
+        let Some(a) = source.audio.as_mut() else {
+            return;
+        };
         loop {
             let mut frame = ff::frame::Audio::empty();
             if a.decoder.receive_frame(&mut frame).is_err() {
@@ -406,7 +560,10 @@ impl Ingest {
             if self.video_tx.is_empty() && self.copy_tx.is_empty() {
                 self.pace(self.audio_seconds);
             }
-            let work = AudioWork { frame, wall_ms: now_ms() };
+            let work = AudioWork {
+                frame,
+                wall_ms: now_ms(),
+            };
             if let Some(tx) = &self.audio_tx {
                 if tx.send(Work::Item(work)).is_err() {
                     self.audio_tx = None;
@@ -432,6 +589,9 @@ impl Ingest {
 
 impl Clone for VideoWork {
     fn clone(&self) -> Self {
-        VideoWork { frame: self.frame.clone(), ..*self }
+        VideoWork {
+            frame: self.frame.clone(),
+            ..*self
+        }
     }
 }

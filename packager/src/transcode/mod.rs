@@ -184,6 +184,9 @@ pub fn start(stream: &StreamConfig) -> Result<(Pipeline, Vec<RenditionFeed>), Er
 
 /// [`start`], with a stop flag the caller can set at any time, even before this returns
 /// (opening then fails with [`Error::Open`]); [`Pipeline::stop`] sets the same flag.
-pub fn start_interruptible(stream: &StreamConfig, stop: Arc<AtomicBool>) -> Result<(Pipeline, Vec<RenditionFeed>), Error> {
+pub fn start_interruptible(
+    stream: &StreamConfig,
+    stop: Arc<AtomicBool>,
+) -> Result<(Pipeline, Vec<RenditionFeed>), Error> {
     ingest::start(stream, stop)
 }
