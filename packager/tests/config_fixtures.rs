@@ -5,7 +5,9 @@ use packager::config::{Config, ConfigError};
 use std::path::PathBuf;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/config").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/config")
+        .join(name)
 }
 
 #[test]
@@ -25,7 +27,10 @@ fn good_configs_load() {
 
 #[test]
 fn shipped_default_equals_embedded() {
-    assert_eq!(Config::load(fixture("default.toml")).unwrap(), Config::default_embedded());
+    assert_eq!(
+        Config::load(fixture("default.toml")).unwrap(),
+        Config::default_embedded()
+    );
     assert_eq!(
         std::fs::read_to_string(fixture("default.toml")).unwrap(),
         packager::config::DEFAULT_TOML
@@ -34,26 +39,116 @@ fn shipped_default_equals_embedded() {
 
 /// (file, field path in the message, line, a word of the reason).
 const BAD: &[(&str, &str, usize, &str)] = &[
-    ("bad_bitrate.toml", "stream \"news\" rung[2].bitrate", 18, "expected a positive bitrate like \"1400k\""),
-    ("bad_unknown_field.toml", "stream \"news\" rung[0].bitrat", 8, "unknown field"),
-    ("bad_missing_bitrate.toml", "stream \"news\" rung[0].bitrate", 5, "required unless"),
-    ("bad_duplicate_stream.toml", "stream \"news\" name", 9, "duplicate stream name"),
-    ("bad_duplicate_rung.toml", "stream \"news\" rung[1].name", 8, "duplicate rendition name"),
-    ("bad_part_target.toml", "stream \"news\" part_target", 4, "less than segment_target"),
-    ("bad_part_too_small.toml", "stream \"news\" part_target", 3, "at least 0.1"),
-    ("bad_segment_target.toml", "stream \"news\" segment_target", 4, "between 1 and 10"),
-    ("bad_odd_size.toml", "stream \"news\" rung[0].width", 7, "even"),
-    ("bad_copy_bitrate.toml", "stream \"news\" rung[0].bitrate", 8, "copy rung"),
-    ("bad_codec.toml", "stream \"news\" rung[0].codec", 7, "unknown variant"),
-    ("bad_stream_name.toml", "stream \"my news\" name", 2, "letters, digits"),
-    ("bad_maxrate.toml", "stream \"news\" rung[0].maxrate", 8, "at least bitrate"),
-    ("bad_loop_network.toml", "stream \"news\" input.loop", 3, "files only"),
-    ("bad_audio_rate.toml", "stream \"news\" audio.sample_rate", 6, "expected one of"),
-    ("bad_no_streams.toml", "stream", 1, "at least one [[stream]]"),
+    (
+        "bad_bitrate.toml",
+        "stream \"news\" rung[2].bitrate",
+        18,
+        "expected a positive bitrate like \"1400k\"",
+    ),
+    (
+        "bad_unknown_field.toml",
+        "stream \"news\" rung[0].bitrat",
+        8,
+        "unknown field",
+    ),
+    (
+        "bad_missing_bitrate.toml",
+        "stream \"news\" rung[0].bitrate",
+        5,
+        "required unless",
+    ),
+    (
+        "bad_duplicate_stream.toml",
+        "stream \"news\" name",
+        9,
+        "duplicate stream name",
+    ),
+    (
+        "bad_duplicate_rung.toml",
+        "stream \"news\" rung[1].name",
+        8,
+        "duplicate rendition name",
+    ),
+    (
+        "bad_part_target.toml",
+        "stream \"news\" part_target",
+        4,
+        "less than segment_target",
+    ),
+    (
+        "bad_part_too_small.toml",
+        "stream \"news\" part_target",
+        3,
+        "at least 0.1",
+    ),
+    (
+        "bad_segment_target.toml",
+        "stream \"news\" segment_target",
+        4,
+        "between 1 and 10",
+    ),
+    (
+        "bad_odd_size.toml",
+        "stream \"news\" rung[0].width",
+        7,
+        "even",
+    ),
+    (
+        "bad_copy_bitrate.toml",
+        "stream \"news\" rung[0].bitrate",
+        8,
+        "copy rung",
+    ),
+    (
+        "bad_codec.toml",
+        "stream \"news\" rung[0].codec",
+        7,
+        "unknown variant",
+    ),
+    (
+        "bad_stream_name.toml",
+        "stream \"my news\" name",
+        2,
+        "letters, digits",
+    ),
+    (
+        "bad_maxrate.toml",
+        "stream \"news\" rung[0].maxrate",
+        8,
+        "at least bitrate",
+    ),
+    (
+        "bad_loop_network.toml",
+        "stream \"news\" input.loop",
+        3,
+        "files only",
+    ),
+    (
+        "bad_audio_rate.toml",
+        "stream \"news\" audio.sample_rate",
+        6,
+        "expected one of",
+    ),
+    (
+        "bad_no_streams.toml",
+        "stream",
+        1,
+        "at least one [[stream]]",
+    ),
     ("bad_listen.toml", "server.listen", 2, "socket address"),
-    ("bad_preset.toml", "stream \"news\" rung[0].preset", 8, "expected one of"),
+    (
+        "bad_preset.toml",
+        "stream \"news\" rung[0].preset",
+        8,
+        "expected one of",
+    ),
     ("bad_window.toml", "stream \"news\" window", 3, "4 to 1000"),
-    ("bad_frame_rate.toml", "stream \"news\" rung[0].frame_rate", 8, "frame rate like"),
+    (
+        "bad_frame_rate.toml",
+        "stream \"news\" rung[0].frame_rate",
+        8,
+        "frame rate like",
+    ),
 ];
 
 #[test]
@@ -75,7 +170,10 @@ fn every_bad_fixture_is_in_the_table() {
     for entry in std::fs::read_dir(fixture("")).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().to_string();
         if name.starts_with("bad_") && name != "bad_syntax.toml" {
-            assert!(BAD.iter().any(|(f, ..)| *f == name), "{name} has no expectation");
+            assert!(
+                BAD.iter().any(|(f, ..)| *f == name),
+                "{name} has no expectation"
+            );
         }
     }
 }
@@ -90,16 +188,23 @@ fn syntax_error_has_a_line() {
 
 #[test]
 fn example_message_reads_as_documented() {
-    let err = Config::load(fixture("bad_bitrate.toml")).unwrap_err().to_string();
+    let err = Config::load(fixture("bad_bitrate.toml"))
+        .unwrap_err()
+        .to_string();
     assert!(
-        err.ends_with("stream \"news\" rung[2].bitrate: expected a positive bitrate like \"1400k\", line 18"),
+        err.ends_with(
+            "stream \"news\" rung[2].bitrate: expected a positive bitrate like \"1400k\", line 18"
+        ),
         "{err}"
     );
 }
 
 #[test]
 fn missing_file_is_a_read_error() {
-    assert!(matches!(Config::load(fixture("nope.toml")), Err(ConfigError::Read { .. })));
+    assert!(matches!(
+        Config::load(fixture("nope.toml")),
+        Err(ConfigError::Read { .. })
+    ));
 }
 
 #[test]
@@ -109,4 +214,29 @@ fn built_in_code_validates_without_lines() {
     let err = c.validate().unwrap_err();
     assert_eq!(err.field(), Some("stream \"live\" rung[1].width"));
     assert_eq!(err.line(), None);
+}
+
+#[test]
+fn describe_lists_the_resolved_ladder() {
+    let text = Config::default_embedded().describe();
+    for needle in [
+        "stream \"live\": /live/master.m3u8",
+        "test pattern 1280x720 @ 30 fps",
+        "720p",
+        "1280x720",
+        "3M",
+        "480p",
+        "854x480",
+        "1.4M",
+        "360p",
+        "800k",
+        "veryfast",
+        "high",
+        "audio",
+        "128k",
+        "2 ch, 48000 Hz",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+    println!("{text}");
 }

@@ -5,8 +5,17 @@ use std::fmt::Write;
 
 pub(crate) fn describe(config: &Config) -> String {
     let mut out = String::new();
-    let storage = config.server.storage.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "memory only".into());
-    let _ = writeln!(out, "server: listen {}, storage {storage}", config.server.listen);
+    let storage = config
+        .server
+        .storage
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "memory only".into());
+    let _ = writeln!(
+        out,
+        "server: listen {}, storage {storage}",
+        config.server.listen
+    );
     for s in &config.streams {
         describe_stream(&mut out, s);
     }
@@ -17,7 +26,10 @@ fn describe_stream(out: &mut String, s: &StreamConfig) {
     let i = &s.input;
     let input = if i.is_testpattern() {
         let tp = &i.testpattern;
-        format!("test pattern {}x{} @ {} fps, tone {} Hz", tp.width, tp.height, tp.frame_rate, tp.tone_hz)
+        format!(
+            "test pattern {}x{} @ {} fps, tone {} Hz",
+            tp.width, tp.height, tp.frame_rate, tp.tone_hz
+        )
     } else {
         let mut d = i.url.clone();
         if let Some(f) = &i.format {
@@ -28,7 +40,13 @@ fn describe_stream(out: &mut String, s: &StreamConfig) {
         }
         d
     };
-    let pacing = if i.is_network() { "paced by sender" } else if i.realtime { "real time" } else { "as fast as possible" };
+    let pacing = if i.is_network() {
+        "paced by sender"
+    } else if i.realtime {
+        "real time"
+    } else {
+        "as fast as possible"
+    };
     let _ = writeln!(out, "\nstream {:?}: /{}/master.m3u8", s.name, s.name);
     let _ = writeln!(out, "  input:    {input}, {pacing}");
     let _ = writeln!(
@@ -39,7 +57,11 @@ fn describe_stream(out: &mut String, s: &StreamConfig) {
         s.window,
         s.segment_target * f64::from(s.window)
     );
-    let _ = writeln!(out, "  {:<10} {:<6} {:>11} {:>8} {:>9} {:>9} {:>9} {:<10} {:<9} {}", "rendition", "codec", "size", "fps", "bitrate", "maxrate", "bufsize", "preset", "profile", "bframes");
+    let _ = writeln!(
+        out,
+        "  {:<10} {:<6} {:>11} {:>8} {:>9} {:>9} {:>9} {:<10} {:<9} bframes",
+        "rendition", "codec", "size", "fps", "bitrate", "maxrate", "bufsize", "preset", "profile"
+    );
     for r in &s.rungs {
         let size = match (r.width, r.height) {
             (Some(w), Some(h)) => format!("{w}x{h}"),
@@ -47,22 +69,53 @@ fn describe_stream(out: &mut String, s: &StreamConfig) {
             (None, Some(h)) => format!("(aspect)x{h}"),
             (None, None) => "input".into(),
         };
-        let fps = r.frame_rate.map(|f| f.to_string()).unwrap_or_else(|| "input".into());
-        let rate = |b: Option<super::Bitrate>| b.map(|b| b.to_string()).unwrap_or_else(|| "-".into());
+        let fps = r
+            .frame_rate
+            .map(|f| f.to_string())
+            .unwrap_or_else(|| "input".into());
+        let rate =
+            |b: Option<super::Bitrate>| b.map(|b| b.to_string()).unwrap_or_else(|| "-".into());
         if r.codec == VideoCodec::Copy {
-            let _ = writeln!(out, "  {:<10} {:<6} {:>11} {:>8} {:>9} {:>9} {:>9} {:<10} {:<9} {}", r.name, "copy", "input", "input", "input", "-", "-", "-", "-", "input");
+            let _ = writeln!(
+                out,
+                "  {:<10} {:<6} {:>11} {:>8} {:>9} {:>9} {:>9} {:<10} {:<9} input",
+                r.name, "copy", "input", "input", "input", "-", "-", "-", "-"
+            );
         } else {
-            let codec = if r.codec == VideoCodec::Hevc { "hevc" } else { "h264" };
+            let codec = if r.codec == VideoCodec::Hevc {
+                "hevc"
+            } else {
+                "h264"
+            };
             let _ = writeln!(
                 out,
                 "  {:<10} {:<6} {:>11} {:>8} {:>9} {:>9} {:>9} {:<10} {:<9} {}",
-                r.name, codec, size, fps, rate(r.bitrate), rate(r.maxrate()), rate(r.bufsize()), r.preset(), r.profile(), r.bframes()
+                r.name,
+                codec,
+                size,
+                fps,
+                rate(r.bitrate),
+                rate(r.maxrate()),
+                rate(r.bufsize()),
+                r.preset(),
+                r.profile(),
+                r.bframes()
             );
         }
     }
     let a = &s.audio;
     if a.enabled() {
-        let _ = writeln!(out, "  {:<10} {:<6} {:>11} {:>8} {:>9}   {} ch, {} Hz (shared by every variant)", a.name, "aac", "-", "-", a.bitrate.to_string(), a.channels, a.sample_rate);
+        let _ = writeln!(
+            out,
+            "  {:<10} {:<6} {:>11} {:>8} {:>9}   {} ch, {} Hz (shared by every variant)",
+            a.name,
+            "aac",
+            "-",
+            "-",
+            a.bitrate.to_string(),
+            a.channels,
+            a.sample_rate
+        );
     } else {
         let _ = writeln!(out, "  (no audio)");
     }

@@ -33,7 +33,11 @@ impl Document {
     /// Parses `text` for spans; a syntax error becomes [`ConfigError::Syntax`].
     pub(crate) fn parse(text: &str, source_name: &str) -> Result<Document, ConfigError> {
         match ImDocument::parse(text.to_owned()) {
-            Ok(doc) => Ok(Document { source_name: source_name.into(), text: text.into(), doc: Some(doc) }),
+            Ok(doc) => Ok(Document {
+                source_name: source_name.into(),
+                text: text.into(),
+                doc: Some(doc),
+            }),
             Err(e) => Err(ConfigError::Syntax {
                 source_name: source_name.into(),
                 line: e.span().map(|s| line_of(text, s.start)),
@@ -44,14 +48,23 @@ impl Document {
 
     /// A document without text: paths but no lines.
     pub(crate) fn empty(source_name: &str) -> Document {
-        Document { source_name: source_name.into(), text: String::new(), doc: None }
+        Document {
+            source_name: source_name.into(),
+            text: String::new(),
+            doc: None,
+        }
     }
 
     /// Converts a serde error (unknown field, wrong type, bad value) to a located error.
     pub(crate) fn serde_error(&self, e: &toml::de::Error) -> ConfigError {
         let message = e.message().trim().to_owned();
         let Some(span) = e.span() else {
-            return ConfigError::Invalid { source_name: self.source_name.clone(), field: "(top level)".into(), line: None, message };
+            return ConfigError::Invalid {
+                source_name: self.source_name.clone(),
+                field: "(top level)".into(),
+                line: None,
+                message,
+            };
         };
         let path = self
             .doc
@@ -70,10 +83,19 @@ impl Document {
     /// A semantic error at `path`; the line is that of the field, or of the nearest table
     /// that exists when the field is absent.
     pub(crate) fn invalid(&self, path: &[Seg], message: String) -> ConfigError {
-        let line = self.doc.as_ref().and_then(|d| span_of(d.as_item(), path)).map(|s| line_of(&self.text, s.start));
+        let line = self
+            .doc
+            .as_ref()
+            .and_then(|d| span_of(d.as_item(), path))
+            .map(|s| line_of(&self.text, s.start));
         // A field missing at the top level points at the start of the file.
         let line = line.or(self.doc.as_ref().map(|_| 1));
-        ConfigError::Invalid { source_name: self.source_name.clone(), field: render(path), line, message }
+        ConfigError::Invalid {
+            source_name: self.source_name.clone(),
+            field: render(path),
+            line,
+            message,
+        }
     }
 
     fn name_streams(&self, path: Vec<Seg>) -> Vec<Seg> {
@@ -85,7 +107,13 @@ impl Document {
                     let index = *i;
                     iter.next();
                     let name = self.doc.as_ref().and_then(|d| {
-                        d.as_item().get("stream")?.as_array_of_tables()?.get(index)?.get("name")?.as_str().map(str::to_owned)
+                        d.as_item()
+                            .get("stream")?
+                            .as_array_of_tables()?
+                            .get(index)?
+                            .get("name")?
+                            .as_str()
+                            .map(str::to_owned)
                     });
                     out.push(Seg::Stream { index, name });
                 }
@@ -99,7 +127,11 @@ impl Document {
 /// 1-based line number of byte `offset` in `text`.
 pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|b| **b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
 }
 
 /// `stream "news" rung[2].bitrate`.
@@ -165,7 +197,9 @@ impl<'a> Node<'a> {
     fn child_index(&self, i: usize) -> Option<Node<'a>> {
         match self {
             Node::Item(Item::ArrayOfTables(a)) => a.get(i).map(Node::Table),
-            Node::Item(Item::Value(Value::Array(a))) | Node::Value(Value::Array(a)) => a.get(i).map(Node::Value),
+            Node::Item(Item::Value(Value::Array(a))) | Node::Value(Value::Array(a)) => {
+                a.get(i).map(Node::Value)
+            }
             _ => None,
         }
     }
@@ -213,7 +247,8 @@ impl<'a> Node<'a> {
 }
 
 fn contains(span: &Option<Range<usize>>, offset: usize) -> bool {
-    span.as_ref().is_some_and(|s| s.start <= offset && offset < s.end.max(s.start + 1))
+    span.as_ref()
+        .is_some_and(|s| s.start <= offset && offset < s.end.max(s.start + 1))
 }
 
 /// The deepest path whose key or value span contains `offset`.
@@ -248,7 +283,9 @@ fn span_of(root: &Item, path: &[Seg]) -> Option<Range<usize>> {
             }),
             Seg::Index(i) | Seg::Stream { index: i, .. } => {
                 let n = match seg {
-                    Seg::Stream { .. } => node.child_key("stream").and_then(|(_, s)| s.child_index(*i)),
+                    Seg::Stream { .. } => node
+                        .child_key("stream")
+                        .and_then(|(_, s)| s.child_index(*i)),
                     _ => node.child_index(*i),
                 };
                 n.map(|n| (n.span(), n))

@@ -68,7 +68,10 @@ fn default_listen() -> SocketAddr {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { listen: default_listen(), storage: None }
+        ServerConfig {
+            listen: default_listen(),
+            storage: None,
+        }
     }
 }
 
@@ -152,7 +155,10 @@ impl InputConfig {
     /// True when the URL names a network protocol (`scheme://`) rather than a file.
     pub fn is_network(&self) -> bool {
         !self.is_testpattern()
-            && self.url.split_once("://").is_some_and(|(scheme, _)| scheme != "file")
+            && self
+                .url
+                .split_once("://")
+                .is_some_and(|(scheme, _)| scheme != "file")
     }
 }
 
@@ -444,8 +450,10 @@ impl Config {
     /// Reads, parses and validates the file at `path`.
     pub fn load(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         Config::from_toml_str(&text, &path.display().to_string())
     }
 
@@ -454,8 +462,10 @@ impl Config {
     pub fn default_embedded() -> Config {
         // The embedded text is tested (`config::tests::embedded_default_is_valid`), so this
         // cannot fail at run time; fall back to an empty config rather than panic.
-        Config::from_toml_str(DEFAULT_TOML, "embedded default.toml")
-            .unwrap_or(Config { server: ServerConfig::default(), streams: Vec::new() })
+        Config::from_toml_str(DEFAULT_TOML, "embedded default.toml").unwrap_or(Config {
+            server: ServerConfig::default(),
+            streams: Vec::new(),
+        })
     }
 
     /// Checks the semantic rules (see [`validate`]) on a programmatically built config;
@@ -510,7 +520,8 @@ mod tests {
 
     #[test]
     fn aspect_kept_and_even() {
-        let mut r: RungConfig = toml::from_str("name = \"a\"\nheight = 480\nbitrate = 1000").unwrap();
+        let mut r: RungConfig =
+            toml::from_str("name = \"a\"\nheight = 480\nbitrate = 1000").unwrap();
         assert_eq!(r.output_size(1280, 720), (854, 480));
         assert_eq!(r.output_size(1279, 719), (854, 480));
         r.height = None;

@@ -26,7 +26,7 @@ impl Bitrate {
         };
         let value: f64 = digits.trim().parse().ok()?;
         let bps = (value * scale).round();
-        (value.is_finite() && bps >= 1.0 && bps < 1e12).then_some(Bitrate(bps as u64))
+        (value.is_finite() && (1.0..1e12).contains(&bps)).then_some(Bitrate(bps as u64))
     }
 }
 
@@ -102,7 +102,10 @@ impl FrameRate {
     pub fn parse(text: &str) -> Option<FrameRate> {
         let text = text.trim();
         let rate = if let Some((n, d)) = text.split_once('/') {
-            FrameRate { num: n.trim().parse().ok()?, den: d.trim().parse().ok()? }
+            FrameRate {
+                num: n.trim().parse().ok()?,
+                den: d.trim().parse().ok()?,
+            }
         } else {
             Self::from_f64(text.parse().ok()?)?
         };
@@ -115,7 +118,10 @@ impl FrameRate {
         }
         let milli = (v * 1000.0).round() as u32;
         let g = gcd(milli, 1000);
-        Some(FrameRate { num: milli / g, den: 1000 / g })
+        Some(FrameRate {
+            num: milli / g,
+            den: 1000 / g,
+        })
     }
 
     fn checked(self) -> Option<FrameRate> {
@@ -219,7 +225,13 @@ mod tests {
 
     #[test]
     fn bitrate_spellings() {
-        for (text, bps) in [("1400k", 1_400_000), ("3M", 3_000_000), ("2.5m", 2_500_000), ("800000", 800_000), (" 128K ", 128_000)] {
+        for (text, bps) in [
+            ("1400k", 1_400_000),
+            ("3M", 3_000_000),
+            ("2.5m", 2_500_000),
+            ("800000", 800_000),
+            (" 128K ", 128_000),
+        ] {
             assert_eq!(Bitrate::parse(text), Some(Bitrate(bps)), "{text}");
         }
         for bad in ["", "k", "-1k", "0", "abc", "1.5x", "NaNk", "0.0001"] {
@@ -232,9 +244,18 @@ mod tests {
 
     #[test]
     fn frame_rate_spellings() {
-        assert_eq!(FrameRate::parse("30000/1001"), Some(FrameRate { num: 30000, den: 1001 }));
+        assert_eq!(
+            FrameRate::parse("30000/1001"),
+            Some(FrameRate {
+                num: 30000,
+                den: 1001
+            })
+        );
         assert_eq!(FrameRate::parse("25"), Some(FrameRate { num: 25, den: 1 }));
-        assert_eq!(FrameRate::parse("12.5"), Some(FrameRate { num: 25, den: 2 }));
+        assert_eq!(
+            FrameRate::parse("12.5"),
+            Some(FrameRate { num: 25, den: 2 })
+        );
         for bad in ["0", "-3", "1/0", "0/1", "500", "x"] {
             assert_eq!(FrameRate::parse(bad), None, "{bad}");
         }

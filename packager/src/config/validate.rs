@@ -15,22 +15,39 @@ pub(crate) struct Violation {
 type Check = Result<(), Violation>;
 
 fn fail(path: Vec<Seg>, message: impl Into<String>) -> Check {
-    Err(Violation { path, message: message.into() })
+    Err(Violation {
+        path,
+        message: message.into(),
+    })
 }
 
 /// x264 and x265 share these preset names.
-const PRESETS: &[&str] =
-    &["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"];
+const PRESETS: &[&str] = &[
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+];
 const H264_PROFILES: &[&str] = &["baseline", "main", "high"];
 const HEVC_PROFILES: &[&str] = &["main"];
 /// Sampling frequencies an AAC AudioSpecificConfig can index (ISO/IEC 14496-3 §1.6.3.4).
-const AAC_RATES: &[u32] = &[8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000];
+const AAC_RATES: &[u32] = &[
+    8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000,
+];
 
 /// Names appear in URLs (`/{stream}/{rendition}/…`): keep them to a safe alphabet.
 fn url_safe(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 const NAME_RULE: &str = "expected 1 to 64 letters, digits, '-' or '_' (it is part of the URL)";
@@ -42,7 +59,10 @@ pub(crate) fn validate(config: &Config) -> Check {
     let mut names = HashSet::new();
     for (index, stream) in config.streams.iter().enumerate() {
         let at = |rest: &[Seg]| {
-            let mut p = vec![Seg::Stream { index, name: Some(stream.name.clone()) }];
+            let mut p = vec![Seg::Stream {
+                index,
+                name: Some(stream.name.clone()),
+            }];
             p.extend_from_slice(rest);
             p
         };
@@ -50,52 +70,82 @@ pub(crate) fn validate(config: &Config) -> Check {
             return fail(at(&[key("name")]), NAME_RULE);
         }
         if !names.insert(stream.name.as_str()) {
-            return fail(at(&[key("name")]), format!("duplicate stream name {:?}", stream.name));
+            return fail(
+                at(&[key("name")]),
+                format!("duplicate stream name {:?}", stream.name),
+            );
         }
         validate_stream(stream, &at)?;
     }
     Ok(())
 }
 
+// `!(x >= min)` on purpose: NaN must fail the range checks.
+#[allow(clippy::neg_cmp_op_on_partial_ord)]
 fn validate_stream(s: &StreamConfig, at: &dyn Fn(&[Seg]) -> Vec<Seg>) -> Check {
     // rfc8216bis §4.4.3.1: EXT-X-TARGETDURATION is an integer; we keep segments 1..=10 s so a
     // low-latency playlist stays useful (Apple recommends 4 s or less for LL-HLS; 6 s is the
     // general recommendation of §B).
     if !(1.0..=10.0).contains(&s.segment_target) {
-        return fail(at(&[key("segment_target")]), "expected seconds between 1 and 10");
+        return fail(
+            at(&[key("segment_target")]),
+            "expected seconds between 1 and 10",
+        );
     }
     // rfc8216bis §4.4.3.7: PART-TARGET is the maximum part duration; parts are cut at frame
     // boundaries, so below 0.1 s a part would hold a frame or two and blow up request rates.
+    // Written negated so that NaN fails too.
     if !(s.part_target >= 0.1) {
         return fail(at(&[key("part_target")]), "expected at least 0.1 seconds");
     }
     if s.part_target >= s.segment_target {
-        return fail(at(&[key("part_target")]), format!("expected less than segment_target ({} s)", s.segment_target));
+        return fail(
+            at(&[key("part_target")]),
+            format!("expected less than segment_target ({} s)", s.segment_target),
+        );
     }
     // rfc8216bis §6.2.2: the server MUST NOT remove a segment if that makes the playlist shorter
     // than three target durations; one more for the segment being written.
     if !(4..=1000).contains(&s.window) {
-        return fail(at(&[key("window")]), "expected 4 to 1000 segments (at least 3 target durations, §6.2.2)");
+        return fail(
+            at(&[key("window")]),
+            "expected 4 to 1000 segments (at least 3 target durations, §6.2.2)",
+        );
     }
     let input = &s.input;
     if input.url.trim().is_empty() {
-        return fail(at(&[key("input"), key("url")]), "expected a file path, a URL or \"testpattern\"");
+        return fail(
+            at(&[key("input"), key("url")]),
+            "expected a file path, a URL or \"testpattern\"",
+        );
     }
     if input.looped && (input.is_network() || input.is_testpattern()) {
-        return fail(at(&[key("input"), key("loop")]), "loop applies to files only, not to network inputs or the test pattern");
+        return fail(
+            at(&[key("input"), key("loop")]),
+            "loop applies to files only, not to network inputs or the test pattern",
+        );
     }
     if input.is_testpattern() {
         if input.format.is_some() {
-            return fail(at(&[key("input"), key("format")]), "the test pattern takes no format");
+            return fail(
+                at(&[key("input"), key("format")]),
+                "the test pattern takes no format",
+            );
         }
         let tp = &input.testpattern;
         for (field, v) in [("width", tp.width), ("height", tp.height)] {
             if v % 2 != 0 || !(16..=7680).contains(&v) {
-                return fail(at(&[key("input"), key("testpattern"), key(field)]), "expected an even size from 16 to 7680");
+                return fail(
+                    at(&[key("input"), key("testpattern"), key(field)]),
+                    "expected an even size from 16 to 7680",
+                );
             }
         }
         if !(20..=20_000).contains(&tp.tone_hz) {
-            return fail(at(&[key("input"), key("testpattern"), key("tone_hz")]), "expected 20 to 20000 Hz");
+            return fail(
+                at(&[key("input"), key("testpattern"), key("tone_hz")]),
+                "expected 20 to 20000 Hz",
+            );
         }
     }
     let audio = &s.audio;
@@ -110,11 +160,17 @@ fn validate_stream(s: &StreamConfig, at: &dyn Fn(&[Seg]) -> Vec<Seg>) -> Check {
             return fail(at(&[key("audio"), key("channels")]), "expected 1 or 2");
         }
         if !AAC_RATES.contains(&audio.sample_rate) {
-            return fail(at(&[key("audio"), key("sample_rate")]), format!("expected one of {AAC_RATES:?}"));
+            return fail(
+                at(&[key("audio"), key("sample_rate")]),
+                format!("expected one of {AAC_RATES:?}"),
+            );
         }
     }
     if s.rungs.is_empty() && audio.codec == AudioCodec::None {
-        return fail(at(&[key("rung")]), "expected at least one [[stream.rung]] or audio");
+        return fail(
+            at(&[key("rung")]),
+            "expected at least one [[stream.rung]] or audio",
+        );
     }
     let mut names: HashSet<&str> = HashSet::new();
     if audio.enabled() {
@@ -127,7 +183,13 @@ fn validate_stream(s: &StreamConfig, at: &dyn Fn(&[Seg]) -> Vec<Seg>) -> Check {
             return fail(field("name"), NAME_RULE);
         }
         if !names.insert(&rung.name) {
-            return fail(field("name"), format!("duplicate rendition name {:?} (rungs and audio share the URL space)", rung.name));
+            return fail(
+                field("name"),
+                format!(
+                    "duplicate rendition name {:?} (rungs and audio share the URL space)",
+                    rung.name
+                ),
+            );
         }
         if rung.codec == VideoCodec::Copy {
             copies += 1;
@@ -155,10 +217,16 @@ fn validate_copy(rung: &RungConfig, field: &dyn Fn(&str) -> Vec<Seg>) -> Check {
         ("bframes", rung.bframes.is_some()),
     ];
     if let Some((name, _)) = set.iter().find(|(_, is_set)| *is_set) {
-        return fail(field(name), "a copy rung passes the input through: remove this encoder setting");
+        return fail(
+            field(name),
+            "a copy rung passes the input through: remove this encoder setting",
+        );
     }
     if !rung.options.is_empty() {
-        return fail(field("options"), "a copy rung passes the input through: remove this encoder setting");
+        return fail(
+            field("options"),
+            "a copy rung passes the input through: remove this encoder setting",
+        );
     }
     Ok(())
 }
@@ -168,16 +236,25 @@ fn validate_encoded(rung: &RungConfig, field: &dyn Fn(&str) -> Vec<Seg>) -> Chec
         if let Some(v) = v {
             // 4:2:0 chroma subsampling needs even luma sizes.
             if v % 2 != 0 || !(16..=7680).contains(&v) {
-                return fail(field(name), "expected an even size from 16 to 7680 (4:2:0 needs even sizes)");
+                return fail(
+                    field(name),
+                    "expected an even size from 16 to 7680 (4:2:0 needs even sizes)",
+                );
             }
         }
     }
     let Some(bitrate) = rung.bitrate else {
-        return fail(field("bitrate"), "expected a positive bitrate like \"1400k\" (required unless codec = \"copy\")");
+        return fail(
+            field("bitrate"),
+            "expected a positive bitrate like \"1400k\" (required unless codec = \"copy\")",
+        );
     };
     if let Some(max) = rung.maxrate {
         if max < bitrate {
-            return fail(field("maxrate"), format!("expected at least bitrate ({bitrate})"));
+            return fail(
+                field("maxrate"),
+                format!("expected at least bitrate ({bitrate})"),
+            );
         }
     }
     if let Some(fr) = rung.frame_rate {
@@ -188,15 +265,25 @@ fn validate_encoded(rung: &RungConfig, field: &dyn Fn(&str) -> Vec<Seg>) -> Chec
     if !PRESETS.contains(&rung.preset()) {
         return fail(field("preset"), format!("expected one of {PRESETS:?}"));
     }
-    let profiles = if rung.codec == VideoCodec::Hevc { HEVC_PROFILES } else { H264_PROFILES };
+    let profiles = if rung.codec == VideoCodec::Hevc {
+        HEVC_PROFILES
+    } else {
+        H264_PROFILES
+    };
     if !profiles.contains(&rung.profile()) {
-        return fail(field("profile"), format!("expected one of {profiles:?} for this codec"));
+        return fail(
+            field("profile"),
+            format!("expected one of {profiles:?} for this codec"),
+        );
     }
     if rung.bframes() > 4 {
         return fail(field("bframes"), "expected 0 to 4");
     }
     if rung.bframes() > 0 && rung.profile() == "baseline" {
-        return fail(field("bframes"), "the baseline profile has no B-frames: expected 0");
+        return fail(
+            field("bframes"),
+            "the baseline profile has no B-frames: expected 0",
+        );
     }
     Ok(())
 }

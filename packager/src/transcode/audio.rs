@@ -8,9 +8,9 @@ use super::{Error, Feed};
 use crate::cmaf::{EncodedSample, MediaKind, TrackInfo};
 use crate::config::AudioConfig;
 use bytes::Bytes;
-use ffmpeg_next as ff;
 use ff::format::{sample::Type as SampleType, Sample};
 use ff::ChannelLayout;
+use ffmpeg_next as ff;
 use std::collections::VecDeque;
 use std::sync::mpsc::Receiver;
 
@@ -39,10 +39,20 @@ const FLTP: Sample = Sample::F32(SampleType::Planar);
 pub(crate) fn open(stream: &str, cfg: &AudioConfig) -> Result<AudioEncoder, Error> {
     let err = |what: &str| {
         let (stream, rendition, what) = (stream.to_owned(), cfg.name.clone(), what.to_owned());
-        move |source| Error::Codec { stream, rendition, what, source }
+        move |source| Error::Codec {
+            stream,
+            rendition,
+            what,
+            source,
+        }
     };
-    let codec = ff::encoder::find(ff::codec::Id::AAC).ok_or(ff::Error::EncoderNotFound).map_err(err("finding the AAC encoder"))?;
-    let mut enc = ff::codec::context::Context::new_with_codec(codec).encoder().audio().map_err(err("creating the AAC encoder"))?;
+    let codec = ff::encoder::find(ff::codec::Id::AAC)
+        .ok_or(ff::Error::EncoderNotFound)
+        .map_err(err("finding the AAC encoder"))?;
+    let mut enc = ff::codec::context::Context::new_with_codec(codec)
+        .encoder()
+        .audio()
+        .map_err(err("creating the AAC encoder"))?;
     let layout = ChannelLayout::default(i32::from(cfg.channels));
     enc.set_rate(cfg.sample_rate as i32);
     enc.set_channel_layout(layout);
@@ -59,20 +69,37 @@ pub(crate) fn open(stream: &str, cfg: &AudioConfig) -> Result<AudioEncoder, Erro
         } else {
             std::slice::from_raw_parts((*p).extradata, (*p).extradata_size as usize).to_vec()
         };
-        (ed, ((*p).frame_size.max(1)) as usize, i64::from((*p).initial_padding))
+        (
+            ed,
+            ((*p).frame_size.max(1)) as usize,
+            i64::from((*p).initial_padding),
+        )
     };
-    let codec_config = bitstream::aac_from_extradata(&extradata).ok_or_else(|| Error::Bitstream {
-        stream: stream.into(),
-        rendition: cfg.name.clone(),
-        what: "AAC encoder gave no AudioSpecificConfig".into(),
-    })?;
+    let codec_config =
+        bitstream::aac_from_extradata(&extradata).ok_or_else(|| Error::Bitstream {
+            stream: stream.into(),
+            rendition: cfg.name.clone(),
+            what: "AAC encoder gave no AudioSpecificConfig".into(),
+        })?;
     let track = TrackInfo {
-        kind: MediaKind::Audio { channels: cfg.channels, sample_rate: cfg.sample_rate },
+        kind: MediaKind::Audio {
+            channels: cfg.channels,
+            sample_rate: cfg.sample_rate,
+        },
         codec: codec_config,
         timescale: cfg.sample_rate,
         language: "und".into(),
     };
-    Ok(AudioEncoder { name: cfg.name.clone(), encoder, rate: cfg.sample_rate, layout, channels: usize::from(cfg.channels), frame_size, padding, track })
+    Ok(AudioEncoder {
+        name: cfg.name.clone(),
+        encoder,
+        rate: cfg.sample_rate,
+        layout,
+        channels: usize::from(cfg.channels),
+        frame_size,
+        padding,
+        track,
+    })
 }
 
 type ResamplerKey = (Sample, u64, u32);
@@ -89,19 +116,30 @@ pub(crate) fn run(mut enc: AudioEncoder, rx: Receiver<Work<AudioWork>>, sink: Si
     let mut disc_at: Option<i64> = None;
     let mut disc_pending = false;
     let mut pkt = ff::Packet::empty();
-    let mut drain = |encoder: &mut ff::encoder::Audio, walls: &mut VecDeque<(i64, i64)>, disc_at: &mut Option<i64>, open: &mut bool| {
+    let mut drain = |encoder: &mut ff::encoder::Audio,
+                     walls: &mut VecDeque<(i64, i64)>,
+                     disc_at: &mut Option<i64>,
+                     open: &mut bool| {
         while *open && encoder.receive_packet(&mut pkt).is_ok() {
-            let (Some(data), Some(pts)) = (pkt.data(), pkt.pts()) else { continue };
+            let (Some(data), Some(pts)) = (pkt.data(), pkt.pts()) else {
+                continue;
+            };
             let pts = pts + enc.padding;
             while walls.len() > 1 && walls[1].0 <= pts {
                 walls.pop_front();
             }
-            let wall = walls.front().map(|(p, w)| w + (pts - p) * 1000 / i64::from(enc.rate));
+            let wall = walls
+                .front()
+                .map(|(p, w)| w + (pts - p) * 1000 / i64::from(enc.rate));
             if disc_at.is_some_and(|at| pts >= at) {
                 *disc_at = None;
                 *open &= sink.send(Feed::Discontinuity);
             }
-            let duration = if pkt.duration() > 0 { pkt.duration() } else { enc.frame_size as i64 };
+            let duration = if pkt.duration() > 0 {
+                pkt.duration()
+            } else {
+                enc.frame_size as i64
+            };
             let sample = EncodedSample {
                 dts: pkt.dts().map_or(pts, |d| d + enc.padding),
                 pts,
@@ -113,7 +151,11 @@ pub(crate) fn run(mut enc: AudioEncoder, rx: Receiver<Work<AudioWork>>, sink: Si
             *open &= sink.send(Feed::Sample(sample));
         }
     };
-    let send = |encoder: &mut ff::encoder::Audio, fifo: &mut Vec<Vec<f32>>, fifo_pos: &mut i64, n: usize| -> bool {
+    let send = |encoder: &mut ff::encoder::Audio,
+                fifo: &mut Vec<Vec<f32>>,
+                fifo_pos: &mut i64,
+                n: usize|
+     -> bool {
         let mut frame = ff::frame::Audio::new(FLTP, n, enc.layout);
         for (ch, buf) in fifo.iter_mut().enumerate() {
             frame.plane_mut::<f32>(ch)[..n].copy_from_slice(&buf[..n]);
@@ -134,10 +176,16 @@ pub(crate) fn run(mut enc: AudioEncoder, rx: Receiver<Work<AudioWork>>, sink: Si
             Ok(Work::End) | Err(_) => break,
         };
         let f = &work.frame;
-        let in_layout = if f.channel_layout().bits() == 0 { ChannelLayout::default(i32::from(f.channels())) } else { f.channel_layout() };
+        let in_layout = if f.channel_layout().bits() == 0 {
+            ChannelLayout::default(i32::from(f.channels()))
+        } else {
+            f.channel_layout()
+        };
         let key = (f.format(), in_layout.bits(), f.rate());
         if resampler.as_ref().map(|(k, _)| *k) != Some(key) {
-            match ff::software::resampling::Context::get(key.0, in_layout, key.2, FLTP, enc.layout, enc.rate) {
+            match ff::software::resampling::Context::get(
+                key.0, in_layout, key.2, FLTP, enc.layout, enc.rate,
+            ) {
                 Ok(r) => resampler = Some((key, r)),
                 Err(e) => {
                     tracing::error!(rendition = %enc.name, error = %e, "cannot resample input audio; frame dropped");
@@ -145,7 +193,9 @@ pub(crate) fn run(mut enc: AudioEncoder, rx: Receiver<Work<AudioWork>>, sink: Si
                 }
             }
         }
-        let Some((_, r)) = resampler.as_mut() else { continue };
+        let Some((_, r)) = resampler.as_mut() else {
+            continue;
+        };
         let capacity = f.samples() * enc.rate as usize / (f.rate().max(1) as usize) + 64;
         let mut out = ff::frame::Audio::new(FLTP, capacity, enc.layout);
         if let Err(e) = r.run(f, &mut out) {

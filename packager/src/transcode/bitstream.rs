@@ -91,14 +91,20 @@ fn avc_sets(extradata: &[u8]) -> Option<(Vec<Bytes>, Vec<Bytes>)> {
         let n_sps = usize::from(*extradata.get(i)? & 0x1f);
         i += 1;
         for _ in 0..n_sps {
-            let len = usize::from(u16::from_be_bytes([*extradata.get(i)?, *extradata.get(i + 1)?]));
+            let len = usize::from(u16::from_be_bytes([
+                *extradata.get(i)?,
+                *extradata.get(i + 1)?,
+            ]));
             sps.push(Bytes::copy_from_slice(extradata.get(i + 2..i + 2 + len)?));
             i += 2 + len;
         }
         let n_pps = usize::from(*extradata.get(i)?);
         i += 1;
         for _ in 0..n_pps {
-            let len = usize::from(u16::from_be_bytes([*extradata.get(i)?, *extradata.get(i + 1)?]));
+            let len = usize::from(u16::from_be_bytes([
+                *extradata.get(i)?,
+                *extradata.get(i + 1)?,
+            ]));
             pps.push(Bytes::copy_from_slice(extradata.get(i + 2..i + 2 + len)?));
             i += 2 + len;
         }
@@ -136,22 +142,34 @@ pub(crate) fn hevc_from_extradata(extradata: &[u8]) -> Option<CodecConfig> {
         i += 1;
         for _ in 0..arrays {
             i += 1; // array_completeness, reserved, NAL_unit_type
-            let n = usize::from(u16::from_be_bytes([*extradata.get(i)?, *extradata.get(i + 1)?]));
+            let n = usize::from(u16::from_be_bytes([
+                *extradata.get(i)?,
+                *extradata.get(i + 1)?,
+            ]));
             i += 2;
             for _ in 0..n {
-                let len = usize::from(u16::from_be_bytes([*extradata.get(i)?, *extradata.get(i + 1)?]));
+                let len = usize::from(u16::from_be_bytes([
+                    *extradata.get(i)?,
+                    *extradata.get(i + 1)?,
+                ]));
                 add(extradata.get(i + 2..i + 2 + len)?)?;
                 i += 2 + len;
             }
         }
     }
-    (!vps.is_empty() && !sps.is_empty() && !pps.is_empty()).then_some(CodecConfig::Hevc { vps, sps, pps })
+    (!vps.is_empty() && !sps.is_empty() && !pps.is_empty()).then_some(CodecConfig::Hevc {
+        vps,
+        sps,
+        pps,
+    })
 }
 
 /// AAC AudioSpecificConfig (ISO/IEC 14496-3 §1.6.2.1) from extradata: the encoder's
 /// extradata is the ASC itself.
 pub(crate) fn aac_from_extradata(extradata: &[u8]) -> Option<CodecConfig> {
-    (extradata.len() >= 2).then(|| CodecConfig::Aac { audio_specific_config: Bytes::copy_from_slice(extradata) })
+    (extradata.len() >= 2).then(|| CodecConfig::Aac {
+        audio_specific_config: Bytes::copy_from_slice(extradata),
+    })
 }
 
 #[cfg(test)]
@@ -160,17 +178,27 @@ mod tests {
 
     #[test]
     fn annexb_round_trip() {
-        let au = [0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 4, 5, 6];
+        let au = [
+            0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 4, 5, 6,
+        ];
         let lp = annexb_to_length_prefixed(&au);
-        assert_eq!(lp, [0, 0, 0, 3, 0x67, 1, 2, 0, 0, 0, 2, 0x68, 3, 0, 0, 0, 4, 0x65, 4, 5, 6]);
-        assert_eq!(length_prefixed_to_annexb(&lp).unwrap(), [0, 0, 0, 1, 0x67, 1, 2, 0, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 4, 5, 6]);
+        assert_eq!(
+            lp,
+            [0, 0, 0, 3, 0x67, 1, 2, 0, 0, 0, 2, 0x68, 3, 0, 0, 0, 4, 0x65, 4, 5, 6]
+        );
+        assert_eq!(
+            length_prefixed_to_annexb(&lp).unwrap(),
+            [0, 0, 0, 1, 0x67, 1, 2, 0, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 4, 5, 6]
+        );
         assert_eq!(length_prefixed_to_annexb(&[0, 0, 0, 9, 1]), None);
     }
 
     #[test]
     fn avcc_and_annexb_extradata_agree() {
         let annexb = [0, 0, 0, 1, 0x67, 0x64, 0, 0x1f, 0, 0, 0, 1, 0x68, 0xee];
-        let avcc = [1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 4, 0x67, 0x64, 0, 0x1f, 1, 0, 2, 0x68, 0xee];
+        let avcc = [
+            1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 4, 0x67, 0x64, 0, 0x1f, 1, 0, 2, 0x68, 0xee,
+        ];
         assert_eq!(avc_from_extradata(&annexb), avc_from_extradata(&avcc));
         assert!(avc_from_extradata(&annexb).is_some());
         assert_eq!(avc_from_extradata(&[1, 2]), None);

@@ -3,14 +3,15 @@
 //! frame to the encoder threads. Also restarts looped files and reconnects live inputs.
 
 use super::audio::{self, AudioWork};
+use super::copy::{self, CopyMsg};
 use super::input::{self, Source};
 use super::sink::{now_ms, Metrics, Sink};
 use super::timeline::Timeline;
 use super::video::{self, VideoWork, Work};
 use super::{Error, RenditionFeed, RenditionKind, FEED_QUEUE, VIDEO_TIMESCALE, WORK_QUEUE};
 use crate::config::{FrameRate, StreamConfig, VideoCodec};
-use ffmpeg_next as ff;
 use ff::{Rational, Rescale};
+use ffmpeg_next as ff;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::{Arc, Once};
@@ -40,7 +41,8 @@ impl Pipeline {
 
     /// True when every thread has finished.
     pub fn is_finished(&self) -> bool {
-        self.ingest.as_ref().is_none_or(|h| h.is_finished()) && self.workers.iter().all(|(_, h)| h.is_finished())
+        self.ingest.as_ref().is_none_or(|h| h.is_finished())
+            && self.workers.iter().all(|(_, h)| h.is_finished())
     }
 
     /// The live counters.
@@ -54,11 +56,19 @@ impl Pipeline {
     pub fn join(mut self) -> Result<(), Error> {
         let mut result = Ok(());
         if let Some(h) = self.ingest.take() {
-            result = h.join().unwrap_or_else(|_| Err(Error::Panicked { stream: self.stream.clone(), thread: "ingest".into() }));
+            result = h.join().unwrap_or_else(|_| {
+                Err(Error::Panicked {
+                    stream: self.stream.clone(),
+                    thread: "ingest".into(),
+                })
+            });
         }
         for (name, h) in self.workers.drain(..) {
             if h.join().is_err() && result.is_ok() {
-                result = Err(Error::Panicked { stream: self.stream.clone(), thread: name });
+                result = Err(Error::Panicked {
+                    stream: self.stream.clone(),
+                    thread: name,
+                });
             }
         }
         result
@@ -80,26 +90,59 @@ fn init_ffmpeg() {
     });
 }
 
-pub(super) fn start(cfg: &StreamConfig) -> Result<(Pipeline, Vec<RenditionFeed>), Error> {
+pub(super) fn start(
+    cfg: &StreamConfig,
+    stop: Arc<AtomicBool>,
+) -> Result<(Pipeline, Vec<RenditionFeed>), Error> {
     init_ffmpeg();
     let name = cfg.name.clone();
     let url = cfg.input.url.clone();
-    let stop = Arc::new(AtomicBool::new(false));
-    let source = input::open(&cfg.input, stop.clone(), now_ms()).map_err(|source| Error::Open { stream: name.clone(), url: url.clone(), source })?;
+    let source = input::open(&cfg.input, stop.clone(), now_ms()).map_err(|source| Error::Open {
+        stream: name.clone(),
+        url: url.clone(),
+        source,
+    })?;
     if !cfg.rungs.is_empty() && source.video.is_none() {
-        return Err(Error::NoVideo { stream: name, url, rungs: cfg.rungs.len() });
+        return Err(Error::NoVideo {
+            stream: name,
+            url,
+            rungs: cfg.rungs.len(),
+        });
     }
     let (in_w, in_h, in_rate) = match &source.video {
-        Some(v) => (v.decoder.width(), v.decoder.height(), input_rate(cfg, v.rate)),
+        Some(v) => (
+            v.decoder.width(),
+            v.decoder.height(),
+            input_rate(cfg, v.rate),
+        ),
         None => (0, 0, FrameRate { num: 30, den: 1 }),
     };
+    let nominal = (f64::from(VIDEO_TIMESCALE) / in_rate.fps()).round() as i64;
     let mut encoders = Vec::new();
     for rung in &cfg.rungs {
-        if rung.codec == VideoCodec::Copy {
-            let codec = source.video.as_ref().map(|v| format!("{:?}", v.codec_id).to_lowercase()).unwrap_or_default();
-            return Err(Error::Uncopyable { stream: name, rendition: rung.name.clone(), codec: format!("{codec} (copy rungs are not supported by this build yet)") });
-        }
-        encoders.push(video::open(&name, rung, in_w, in_h, in_rate, cfg.segment_target)?);
+        encoders.push(if rung.codec == VideoCodec::Copy {
+            let Some(v) = source.video.as_ref() else {
+                continue;
+            };
+            Rung::Copy(copy::open(
+                &name,
+                &rung.name,
+                v.codec_id,
+                &v.extradata,
+                in_w,
+                in_h,
+                nominal,
+            )?)
+        } else {
+            Rung::Encode(video::open(
+                &name,
+                rung,
+                in_w,
+                in_h,
+                in_rate,
+                cfg.segment_target,
+            )?)
+        });
     }
     let audio_enc = match (cfg.audio.enabled(), &source.audio) {
         (true, Some(_)) => Some(audio::open(&name, &cfg.audio)?),
@@ -117,17 +160,62 @@ pub(super) fn start(cfg: &StreamConfig) -> Result<(Pipeline, Vec<RenditionFeed>)
     let mut workers = Vec::new();
     let mut renditions = Vec::new();
     let mut video_tx = Vec::new();
+    let mut copy_tx = Vec::new();
     for (enc, rung) in encoders.into_iter().zip(&cfg.rungs) {
-        let (sink, rx) = Sink::new(&enc.name, FEED_QUEUE);
+        let (sink, rx) = Sink::new(&rung.name, FEED_QUEUE);
         renditions.push(sink.metrics.clone());
-        let crate::cmaf::MediaKind::Video { width, height } = enc.track.kind else { continue };
-        let frame_rate = rung.frame_rate.filter(|r| r.fps() < in_rate.fps()).unwrap_or(in_rate);
-        let bitrate = rung.maxrate().map_or(0, |b| b.bps());
-        feeds.push(RenditionFeed { name: enc.name.clone(), kind: RenditionKind::Video { width, height, frame_rate, bitrate, copy: false }, rx });
-        let (tx, work_rx) = sync_channel(WORK_QUEUE);
-        video_tx.push(tx);
-        let thread = format!("{name}/{}", enc.name);
-        let h = std::thread::Builder::new().name(thread.clone()).spawn(move || video::run(enc, work_rx, sink)).map_err(|_| Error::Panicked { stream: name.clone(), thread: thread.clone() })?;
+        let thread = format!("{name}/{}", rung.name);
+        let spawned = match enc {
+            Rung::Encode(enc) => {
+                let crate::cmaf::MediaKind::Video { width, height } = enc.track.kind else {
+                    continue;
+                };
+                let frame_rate = rung
+                    .frame_rate
+                    .filter(|r| r.fps() < in_rate.fps())
+                    .unwrap_or(in_rate);
+                let bitrate = rung.maxrate().map_or(0, |b| b.bps());
+                feeds.push(RenditionFeed {
+                    name: rung.name.clone(),
+                    kind: RenditionKind::Video {
+                        width,
+                        height,
+                        frame_rate,
+                        bitrate,
+                        copy: false,
+                    },
+                    rx,
+                });
+                let (tx, work_rx) = sync_channel(WORK_QUEUE);
+                video_tx.push(tx);
+                std::thread::Builder::new()
+                    .name(thread.clone())
+                    .spawn(move || video::run(enc, work_rx, sink))
+            }
+            Rung::Copy(c) => {
+                feeds.push(RenditionFeed {
+                    name: rung.name.clone(),
+                    kind: RenditionKind::Video {
+                        width: in_w,
+                        height: in_h,
+                        frame_rate: in_rate,
+                        bitrate: 0,
+                        copy: true,
+                    },
+                    rx,
+                });
+                // Packets run ahead of decoded frames by the decoder's delay: a deeper queue.
+                let (tx, work_rx) = sync_channel(WORK_QUEUE * 8);
+                copy_tx.push(tx);
+                std::thread::Builder::new()
+                    .name(thread.clone())
+                    .spawn(move || copy::run(c, work_rx, sink))
+            }
+        };
+        let h = spawned.map_err(|_| Error::Panicked {
+            stream: name.clone(),
+            thread: thread.clone(),
+        })?;
         workers.push((thread, h));
     }
     let mut audio_tx = None;
@@ -136,18 +224,32 @@ pub(super) fn start(cfg: &StreamConfig) -> Result<(Pipeline, Vec<RenditionFeed>)
         renditions.push(sink.metrics.clone());
         feeds.push(RenditionFeed {
             name: enc.name.clone(),
-            kind: RenditionKind::Audio { channels: cfg.audio.channels, sample_rate: cfg.audio.sample_rate, bitrate: cfg.audio.bitrate.bps() },
+            kind: RenditionKind::Audio {
+                channels: cfg.audio.channels,
+                sample_rate: cfg.audio.sample_rate,
+                bitrate: cfg.audio.bitrate.bps(),
+            },
             rx,
         });
         let (tx, work_rx) = sync_channel(WORK_QUEUE * 4);
         audio_tx = Some(tx);
         let thread = format!("{name}/{}", enc.name);
-        let h = std::thread::Builder::new().name(thread.clone()).spawn(move || audio::run(enc, work_rx, sink)).map_err(|_| Error::Panicked { stream: name.clone(), thread: thread.clone() })?;
+        let h = std::thread::Builder::new()
+            .name(thread.clone())
+            .spawn(move || audio::run(enc, work_rx, sink))
+            .map_err(|_| Error::Panicked {
+                stream: name.clone(),
+                thread: thread.clone(),
+            })?;
         workers.push((thread, h));
     }
-    let metrics = Arc::new(Metrics { renditions, ..Default::default() });
-    let nominal = (f64::from(VIDEO_TIMESCALE) / in_rate.fps()).round() as i64;
+    let metrics = Arc::new(Metrics {
+        renditions,
+        ..Default::default()
+    });
     let ingest = Ingest {
+        copy_tx,
+        copy_offset: None,
         cfg: cfg.clone(),
         stop: stop.clone(),
         metrics: metrics.clone(),
@@ -160,8 +262,23 @@ pub(super) fn start(cfg: &StreamConfig) -> Result<(Pipeline, Vec<RenditionFeed>)
         audio_seconds: 0.0,
     };
     let thread = format!("{name}/ingest");
-    let h = std::thread::Builder::new().name(thread.clone()).spawn(move || ingest.run(source)).map_err(|_| Error::Panicked { stream: name.clone(), thread })?;
-    Ok((Pipeline { stream: name, stop, ingest: Some(h), workers, metrics }, feeds))
+    let h = std::thread::Builder::new()
+        .name(thread.clone())
+        .spawn(move || ingest.run(source))
+        .map_err(|_| Error::Panicked {
+            stream: name.clone(),
+            thread,
+        })?;
+    Ok((
+        Pipeline {
+            stream: name,
+            stop,
+            ingest: Some(h),
+            workers,
+            metrics,
+        },
+        feeds,
+    ))
 }
 
 /// The input frame rate: the test pattern's, the probed average, or 30.
@@ -169,13 +286,27 @@ fn input_rate(cfg: &StreamConfig, probed: Rational) -> FrameRate {
     if cfg.input.is_testpattern() {
         return cfg.input.testpattern.frame_rate;
     }
-    match (u32::try_from(probed.numerator()), u32::try_from(probed.denominator())) {
-        (Ok(num), Ok(den)) if num > 0 && den > 0 && f64::from(num) / f64::from(den) <= 240.0 => FrameRate { num, den },
+    match (
+        u32::try_from(probed.numerator()),
+        u32::try_from(probed.denominator()),
+    ) {
+        (Ok(num), Ok(den)) if num > 0 && den > 0 && f64::from(num) / f64::from(den) <= 240.0 => {
+            FrameRate { num, den }
+        }
         _ => FrameRate { num: 30, den: 1 },
     }
 }
 
+enum Rung {
+    Encode(video::RungEncoder),
+    Copy(copy::CopyRung),
+}
+
 struct Ingest {
+    /// Copy rungs: input packets; when any exists, segment boundaries follow input key frames.
+    copy_tx: Vec<SyncSender<Work<CopyMsg>>>,
+    /// The timeline offset last sent to the copy rungs.
+    copy_offset: Option<i64>,
     cfg: StreamConfig,
     stop: Arc<AtomicBool>,
     metrics: Arc<Metrics>,
@@ -215,9 +346,16 @@ impl Ingest {
                     Ok(s) => {
                         source = s;
                         self.timeline.restart();
+                        self.copy_offset = None;
                         continue;
                     }
-                    Err(e) => break Err(Error::Open { stream: self.cfg.name.clone(), url: self.cfg.input.url.clone(), source: e }),
+                    Err(e) => {
+                        break Err(Error::Open {
+                            stream: self.cfg.name.clone(),
+                            url: self.cfg.input.url.clone(),
+                            source: e,
+                        })
+                    }
                 }
             }
             if self.cfg.input.is_network() {
@@ -229,6 +367,7 @@ impl Ingest {
                         self.broadcast_discontinuity();
                         self.timeline.restart();
                         self.next_key = None;
+                        self.copy_offset = None;
                         continue;
                     }
                     None => break Ok(()),
@@ -237,6 +376,9 @@ impl Ingest {
             break Ok(());
         };
         for tx in &self.video_tx {
+            let _ = tx.send(Work::End);
+        }
+        for tx in &self.copy_tx {
             let _ = tx.send(Work::End);
         }
         if let Some(tx) = &self.audio_tx {
@@ -258,7 +400,11 @@ impl Ingest {
         None
     }
 
-    fn broadcast_discontinuity(&self) {
+    fn broadcast_discontinuity(&mut self) {
+        self.copy_offset = None;
+        for tx in &self.copy_tx {
+            let _ = tx.send(Work::Discontinuity);
+        }
         for tx in &self.video_tx {
             let _ = tx.send(Work::Discontinuity);
         }
@@ -271,7 +417,11 @@ impl Ingest {
         let mut pkt = ff::Packet::empty();
         let mut errors = 0;
         let video_index = source.video.as_ref().map(|v| v.index);
-        let audio_index = if self.audio_tx.is_some() { source.audio.as_ref().map(|a| a.index) } else { None };
+        let audio_index = if self.audio_tx.is_some() {
+            source.audio.as_ref().map(|a| a.index)
+        } else {
+            None
+        };
         let ended = loop {
             if self.stopped() {
                 break Ended::Stopped;
@@ -282,7 +432,10 @@ impl Ingest {
                 Err(e) => {
                     self.metrics.decode_errors.fetch_add(1, Ordering::Relaxed);
                     errors += 1;
-                    if self.cfg.input.is_network() || errors >= MAX_CONSECUTIVE_READ_ERRORS || self.stopped() {
+                    if self.cfg.input.is_network()
+                        || errors >= MAX_CONSECUTIVE_READ_ERRORS
+                        || self.stopped()
+                    {
                         tracing::warn!(stream = %self.cfg.name, error = %e, "input read failed");
                         break Ended::Broken;
                     }
@@ -291,6 +444,28 @@ impl Ingest {
             }
             let index = pkt.stream();
             if Some(index) == video_index {
+                if let (false, Some(v), Some(data)) =
+                    (self.copy_tx.is_empty(), source.video.as_ref(), pkt.data())
+                {
+                    let to90k =
+                        |t: i64| t.rescale(v.time_base, Rational(1, VIDEO_TIMESCALE as i32));
+                    let (pts, dts, key, wall_ms) = (
+                        pkt.pts().map(to90k),
+                        pkt.dts().map(to90k),
+                        pkt.is_key(),
+                        now_ms(),
+                    );
+                    self.copy_tx.retain(|tx| {
+                        tx.send(Work::Item(CopyMsg::Packet {
+                            data: data.to_vec(),
+                            pts,
+                            dts,
+                            key,
+                            wall_ms,
+                        }))
+                        .is_ok()
+                    });
+                }
                 if let Some(v) = source.video.as_mut() {
                     if v.decoder.send_packet(&pkt).is_err() {
                         self.metrics.decode_errors.fetch_add(1, Ordering::Relaxed);
@@ -305,7 +480,7 @@ impl Ingest {
                 }
                 self.drain_audio(source);
             }
-            if self.video_tx.is_empty() && self.audio_tx.is_none() {
+            if self.video_tx.is_empty() && self.copy_tx.is_empty() && self.audio_tx.is_none() {
                 break Ended::Stopped;
             }
         };
@@ -326,27 +501,53 @@ impl Ingest {
     }
 
     fn drain_video(&mut self, source: &mut Source) {
-        let Some(v) = source.video.as_mut() else { return };
+        let Some(v) = source.video.as_mut() else {
+            return;
+        };
         loop {
             let mut frame = ff::frame::Video::empty();
             if v.decoder.receive_frame(&mut frame).is_err() {
                 return;
             }
             self.metrics.frames_in.fetch_add(1, Ordering::Relaxed);
-            let input = frame.timestamp().map(|t| t.rescale(v.time_base, Rational(1, VIDEO_TIMESCALE as i32)));
+            let input = frame
+                .timestamp()
+                .map(|t| t.rescale(v.time_base, Rational(1, VIDEO_TIMESCALE as i32)));
             let mapped = self.timeline.map(input);
-            let key = self.next_key.is_none_or(|at| mapped.pts >= at);
+            if !self.copy_tx.is_empty() && self.timeline.offset() != self.copy_offset {
+                self.copy_offset = self.timeline.offset();
+                if let Some(o) = self.copy_offset {
+                    self.copy_tx
+                        .retain(|tx| tx.send(Work::Item(CopyMsg::Offset(o))).is_ok());
+                }
+            }
+            // With a copy rung, boundaries can only be where the input has key frames.
+            let boundary_ok = self.copy_tx.is_empty() || frame.is_key();
+            let key = boundary_ok && self.next_key.is_none_or(|at| mapped.pts >= at);
             if key {
                 self.next_key = Some(mapped.pts + self.segment_ticks);
             }
             self.pace(mapped.pts as f64 / f64::from(VIDEO_TIMESCALE));
-            let work = VideoWork { frame: Arc::new(frame), pts: mapped.pts, wall_ms: now_ms(), key };
-            self.video_tx.retain(|tx| tx.send(Work::Item(VideoWork { frame: work.frame.clone(), ..work })).is_ok());
+            let work = VideoWork {
+                frame: Arc::new(frame),
+                pts: mapped.pts,
+                wall_ms: now_ms(),
+                key,
+            };
+            self.video_tx.retain(|tx| {
+                tx.send(Work::Item(VideoWork {
+                    frame: work.frame.clone(),
+                    ..work
+                }))
+                .is_ok()
+            });
         }
     }
 
     fn drain_audio(&mut self, source: &mut Source) {
-        let Some(a) = source.audio.as_mut() else { return };
+        let Some(a) = source.audio.as_mut() else {
+            return;
+        };
         loop {
             let mut frame = ff::frame::Audio::empty();
             if a.decoder.receive_frame(&mut frame).is_err() {
@@ -356,10 +557,13 @@ impl Ingest {
             if frame.rate() > 0 {
                 self.audio_seconds += frame.samples() as f64 / f64::from(frame.rate());
             }
-            if self.video_tx.is_empty() {
+            if self.video_tx.is_empty() && self.copy_tx.is_empty() {
                 self.pace(self.audio_seconds);
             }
-            let work = AudioWork { frame, wall_ms: now_ms() };
+            let work = AudioWork {
+                frame,
+                wall_ms: now_ms(),
+            };
             if let Some(tx) = &self.audio_tx {
                 if tx.send(Work::Item(work)).is_err() {
                     self.audio_tx = None;
@@ -385,6 +589,9 @@ impl Ingest {
 
 impl Clone for VideoWork {
     fn clone(&self) -> Self {
-        VideoWork { frame: self.frame.clone(), ..*self }
+        VideoWork {
+            frame: self.frame.clone(),
+            ..*self
+        }
     }
 }

@@ -3,8 +3,8 @@
 //! when the pipeline stops.
 
 use crate::config::InputConfig;
-use ffmpeg_next as ff;
 use ff::{codec, decoder, format, media, Rational};
+use ffmpeg_next as ff;
 use std::ffi::CString;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,6 +29,19 @@ pub(crate) struct Decoded<D> {
     pub codec_id: codec::Id,
     /// Average frame rate as probed (video).
     pub rate: Rational,
+    /// The input stream's extradata (avcC/hvcC, Annex-B parameter sets, or empty).
+    pub extradata: Vec<u8>,
+}
+
+fn extradata_of(params: &codec::Parameters) -> Vec<u8> {
+    unsafe {
+        let p = params.as_ptr();
+        if (*p).extradata.is_null() || (*p).extradata_size <= 0 {
+            Vec::new()
+        } else {
+            std::slice::from_raw_parts((*p).extradata, (*p).extradata_size as usize).to_vec()
+        }
+    }
 }
 
 /// The lavfi graph of the test pattern: `testsrc2` with the wall clock (UTC, milliseconds)
@@ -37,7 +50,10 @@ pub(crate) struct Decoded<D> {
 pub(crate) fn testpattern_graph(cfg: &InputConfig, now_ms: i64) -> String {
     let tp = &cfg.testpattern;
     let day_s = (now_ms.rem_euclid(86_400_000)) as f64 / 1000.0;
-    let mut video = format!("testsrc2=size={}x{}:rate={}", tp.width, tp.height, tp.frame_rate);
+    let mut video = format!(
+        "testsrc2=size={}x{}:rate={}",
+        tp.width, tp.height, tp.frame_rate
+    );
     if Path::new(FONT).exists() {
         video.push_str(&format!(
             ",drawtext=fontfile={FONT}:fontsize={}:fontcolor=white:box=1:boxcolor=black@0.6:x=(w-tw)/2:y=h-th-{}:text='UTC %{{pts\\:hms\\:{day_s:.3}}}  frame %{{n}}'",
@@ -45,14 +61,24 @@ pub(crate) fn testpattern_graph(cfg: &InputConfig, now_ms: i64) -> String {
             (tp.height / 20).max(4)
         ));
     } else {
-        tracing::warn!(font = FONT, "font missing (install fonts-dejavu-core): test pattern without burnt-in clock");
+        tracing::warn!(
+            font = FONT,
+            "font missing (install fonts-dejavu-core): test pattern without burnt-in clock"
+        );
     }
-    format!("{video}[out0];sine=frequency={}:sample_rate=48000[out1]", tp.tone_hz)
+    format!(
+        "{video}[out0];sine=frequency={}:sample_rate=48000[out1]",
+        tp.tone_hz
+    )
 }
 
 /// Opens `cfg` (with the test pattern graph when it is the test pattern). `stop` makes
 /// any blocking libavformat call return.
-pub(crate) fn open(cfg: &InputConfig, stop: Arc<AtomicBool>, now_ms: i64) -> Result<Source, ff::Error> {
+pub(crate) fn open(
+    cfg: &InputConfig,
+    stop: Arc<AtomicBool>,
+    now_ms: i64,
+) -> Result<Source, ff::Error> {
     let (url, format_name) = if cfg.is_testpattern() {
         (testpattern_graph(cfg, now_ms), Some("lavfi".to_owned()))
     } else {
@@ -63,16 +89,34 @@ pub(crate) fn open(cfg: &InputConfig, stop: Arc<AtomicBool>, now_ms: i64) -> Res
         options.set(k, &v.0);
     }
     let ictx = open_input(&url, format_name.as_deref(), options, stop)?;
-    let video = ictx.streams().best(media::Type::Video).map(|s| (s.index(), s.time_base(), s.avg_frame_rate(), s.parameters()));
-    let audio = ictx.streams().best(media::Type::Audio).map(|s| (s.index(), s.time_base(), s.parameters()));
+    let video = ictx
+        .streams()
+        .best(media::Type::Video)
+        .map(|s| (s.index(), s.time_base(), s.avg_frame_rate(), s.parameters()));
+    let audio = ictx
+        .streams()
+        .best(media::Type::Audio)
+        .map(|s| (s.index(), s.time_base(), s.parameters()));
     let video = match video {
         Some((index, time_base, rate, params)) => {
             let codec_id = params.id();
+            let extradata = extradata_of(&params);
             let mut ctx = codec::context::Context::from_parameters(params)?;
-            ctx.set_threading(ff::threading::Config { kind: ff::threading::Type::Frame, count: 0, ..Default::default() });
+            ctx.set_threading(ff::threading::Config {
+                kind: ff::threading::Type::Frame,
+                count: 0,
+                ..Default::default()
+            });
             let mut dec = ctx.decoder();
             dec.set_packet_time_base(time_base);
-            Some(Decoded { index, time_base, decoder: dec.video()?, codec_id, rate })
+            Some(Decoded {
+                index,
+                time_base,
+                decoder: dec.video()?,
+                codec_id,
+                rate,
+                extradata,
+            })
         }
         None => None,
     };
@@ -83,7 +127,14 @@ pub(crate) fn open(cfg: &InputConfig, stop: Arc<AtomicBool>, now_ms: i64) -> Res
             dec.set_packet_time_base(time_base);
             // An audio stream we cannot decode is treated as absent rather than fatal.
             match dec.audio() {
-                Ok(decoder) => Some(Decoded { index, time_base, decoder, codec_id, rate: Rational(0, 1) }),
+                Ok(decoder) => Some(Decoded {
+                    index,
+                    time_base,
+                    decoder,
+                    codec_id,
+                    rate: Rational(0, 1),
+                    extradata: Vec::new(),
+                }),
                 Err(e) => {
                     tracing::warn!(error = %e, "input audio cannot be decoded; ignoring it");
                     None
@@ -95,7 +146,12 @@ pub(crate) fn open(cfg: &InputConfig, stop: Arc<AtomicBool>, now_ms: i64) -> Res
     Ok(Source { ictx, video, audio })
 }
 
-fn open_input(url: &str, format_name: Option<&str>, options: ff::Dictionary, stop: Arc<AtomicBool>) -> Result<format::context::Input, ff::Error> {
+fn open_input(
+    url: &str,
+    format_name: Option<&str>,
+    options: ff::Dictionary,
+    stop: Arc<AtomicBool>,
+) -> Result<format::context::Input, ff::Error> {
     use ff::ffi;
     let c_url = CString::new(url).map_err(|_| ff::Error::InvalidData)?;
     unsafe {
@@ -112,7 +168,9 @@ fn open_input(url: &str, format_name: Option<&str>, options: ff::Dictionary, sto
         };
         let mut ps = ffi::avformat_alloc_context();
         if ps.is_null() {
-            return Err(ff::Error::Other { errno: libc_enomem() });
+            return Err(ff::Error::Other {
+                errno: libc_enomem(),
+            });
         }
         let interrupt = ff::util::interrupt::new(Box::new(move || stop.load(Ordering::Relaxed)));
         (*ps).interrupt_callback = interrupt.interrupt;
@@ -128,7 +186,10 @@ fn open_input(url: &str, format_name: Option<&str>, options: ff::Dictionary, sto
             ffi::avformat_close_input(&mut ps);
             return Err(ff::Error::from(r));
         }
-        Ok(format::context::Input::wrap_with_interrupt(ps, interrupt.guard))
+        Ok(format::context::Input::wrap_with_interrupt(
+            ps,
+            interrupt.guard,
+        ))
     }
 }
 

@@ -20,6 +20,7 @@
 
 mod audio;
 mod bitstream;
+mod copy;
 mod ingest;
 mod input;
 mod sink;
@@ -31,6 +32,8 @@ pub use sink::{Metrics, RenditionMetrics};
 
 use crate::cmaf;
 use crate::config::{FrameRate, StreamConfig};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 /// Frames buffered between the ingest thread and each encoder thread.
 const WORK_QUEUE: usize = 8;
@@ -171,6 +174,19 @@ pub enum Error {
 ///
 /// Returns the running pipeline and one feed per rendition: the rungs in configuration
 /// order, then the audio rendition when audio is enabled and the input has audio.
+///
+/// Blocking: opening probes the input, and a listening input (`rtmp` with `listen = 1`, an
+/// SRT listener) waits here for its publisher. Call it from `spawn_blocking` or a thread,
+/// and use [`start_interruptible`] to be able to cancel that wait.
 pub fn start(stream: &StreamConfig) -> Result<(Pipeline, Vec<RenditionFeed>), Error> {
-    ingest::start(stream)
+    start_interruptible(stream, Arc::new(AtomicBool::new(false)))
+}
+
+/// [`start`], with a stop flag the caller can set at any time, even before this returns
+/// (opening then fails with [`Error::Open`]); [`Pipeline::stop`] sets the same flag.
+pub fn start_interruptible(
+    stream: &StreamConfig,
+    stop: Arc<AtomicBool>,
+) -> Result<(Pipeline, Vec<RenditionFeed>), Error> {
+    ingest::start(stream, stop)
 }

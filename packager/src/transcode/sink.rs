@@ -41,18 +41,27 @@ pub struct Metrics {
 impl Metrics {
     /// Frames or samples sent by all renditions.
     pub fn samples_out(&self) -> u64 {
-        self.renditions.iter().map(|r| r.samples_out.load(Ordering::Relaxed)).sum()
+        self.renditions
+            .iter()
+            .map(|r| r.samples_out.load(Ordering::Relaxed))
+            .sum()
     }
 
     /// Queue-full events of all renditions.
     pub fn queue_full(&self) -> u64 {
-        self.renditions.iter().map(|r| r.queue_full.load(Ordering::Relaxed)).sum()
+        self.renditions
+            .iter()
+            .map(|r| r.queue_full.load(Ordering::Relaxed))
+            .sum()
     }
 }
 
 /// Wall clock now in Unix milliseconds.
 pub(crate) fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// Sender half of a rendition feed.
@@ -64,7 +73,10 @@ pub(crate) struct Sink {
 impl Sink {
     pub(crate) fn new(name: &str, capacity: usize) -> (Sink, mpsc::Receiver<Feed>) {
         let (tx, rx) = mpsc::channel(capacity);
-        let metrics = Arc::new(RenditionMetrics { name: name.into(), ..Default::default() });
+        let metrics = Arc::new(RenditionMetrics {
+            name: name.into(),
+            ..Default::default()
+        });
         (Sink { tx, metrics }, rx)
     }
 

@@ -28,13 +28,24 @@ pub(crate) struct Mapped {
 impl Timeline {
     /// A timeline whose frames last `nominal` ticks unless timestamps say otherwise.
     pub(crate) fn new(timescale: u32, nominal: i64) -> Timeline {
-        Timeline { timescale: i64::from(timescale), nominal: nominal.max(1), anchor: None, last: None, last_duration: nominal.max(1) }
+        Timeline {
+            timescale: i64::from(timescale),
+            nominal: nominal.max(1),
+            anchor: None,
+            last: None,
+            last_duration: nominal.max(1),
+        }
     }
 
     /// The next input frame starts a new run (file looped, publisher reconnected): it maps
     /// to one frame duration after the last output timestamp.
     pub(crate) fn restart(&mut self) {
         self.anchor = None;
+    }
+
+    /// output − input of the current run, once its first frame is mapped.
+    pub(crate) fn offset(&self) -> Option<i64> {
+        self.anchor.map(|(i, o)| o - i)
     }
 
     /// The output timestamp after the last one (where a new run begins).
@@ -69,7 +80,11 @@ impl Timeline {
         };
         if let Some(l) = self.last {
             let d = pts - l;
-            self.last_duration = if d > 0 && d <= self.timescale { d } else { self.nominal };
+            self.last_duration = if d > 0 && d <= self.timescale {
+                d
+            } else {
+                self.nominal
+            };
         }
         self.last = Some(pts);
         Mapped { pts, jumped }
@@ -83,7 +98,10 @@ mod tests {
     #[test]
     fn continuous_across_restarts() {
         let mut t = Timeline::new(90_000, 3000);
-        let first: Vec<_> = [1000, 4000, 7000].iter().map(|p| t.map(Some(*p)).pts).collect();
+        let first: Vec<_> = [1000, 4000, 7000]
+            .iter()
+            .map(|p| t.map(Some(*p)).pts)
+            .collect();
         assert_eq!(first, [0, 3000, 6000]);
         t.restart();
         let second: Vec<_> = [1000, 4000].iter().map(|p| t.map(Some(*p)).pts).collect();
@@ -96,9 +114,21 @@ mod tests {
         t.map(Some(0));
         t.map(Some(3000));
         let back = t.map(Some(0));
-        assert_eq!(back, Mapped { pts: 6000, jumped: true });
+        assert_eq!(
+            back,
+            Mapped {
+                pts: 6000,
+                jumped: true
+            }
+        );
         let far = t.map(Some(90_000 * 60));
-        assert_eq!(far, Mapped { pts: 9000, jumped: true });
+        assert_eq!(
+            far,
+            Mapped {
+                pts: 9000,
+                jumped: true
+            }
+        );
         assert_eq!(t.map(Some(90_000 * 60 + 3000)).pts, 12000);
         assert_eq!(t.map(None).pts, 15000);
     }

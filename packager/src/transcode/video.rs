@@ -7,8 +7,8 @@ use super::{Error, Feed, VIDEO_TIMESCALE};
 use crate::cmaf::{EncodedSample, MediaKind, TrackInfo};
 use crate::config::{FrameRate, RungConfig, VideoCodec};
 use bytes::Bytes;
-use ffmpeg_next as ff;
 use ff::format::Pixel;
+use ffmpeg_next as ff;
 use std::collections::VecDeque;
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
@@ -46,13 +46,29 @@ pub(crate) struct RungEncoder {
     pub track: TrackInfo,
 }
 
-fn codec_err(stream: &str, rendition: &str, what: impl Into<String>) -> impl FnOnce(ff::Error) -> Error {
+fn codec_err(
+    stream: &str,
+    rendition: &str,
+    what: impl Into<String>,
+) -> impl FnOnce(ff::Error) -> Error {
     let (stream, rendition, what) = (stream.to_owned(), rendition.to_owned(), what.into());
-    move |source| Error::Codec { stream, rendition, what, source }
+    move |source| Error::Codec {
+        stream,
+        rendition,
+        what,
+        source,
+    }
 }
 
 /// Opens the encoder of `rung` for an input of `in_w`×`in_h` at `in_rate`.
-pub(crate) fn open(stream: &str, rung: &RungConfig, in_w: u32, in_h: u32, in_rate: FrameRate, segment_target: f64) -> Result<RungEncoder, Error> {
+pub(crate) fn open(
+    stream: &str,
+    rung: &RungConfig,
+    in_w: u32,
+    in_h: u32,
+    in_rate: FrameRate,
+    segment_target: f64,
+) -> Result<RungEncoder, Error> {
     let (width, height) = rung.output_size(in_w, in_h);
     let rate = rung.frame_rate.unwrap_or(in_rate);
     let (codec_name, hevc) = match rung.codec {
@@ -85,8 +101,15 @@ pub(crate) fn open(stream: &str, rung: &RungConfig, in_w: u32, in_h: u32, in_rat
     enc.set_max_bit_rate(maxrate as usize);
     unsafe {
         let p = enc.as_mut_ptr();
-        (*p).rc_buffer_size = rung.bufsize().map(|b| b.bps()).unwrap_or(maxrate).min(i32::MAX as u64) as i32;
-        (*p).framerate = ff::ffi::AVRational { num: rate.num as i32, den: rate.den as i32 };
+        (*p).rc_buffer_size = rung
+            .bufsize()
+            .map(|b| b.bps())
+            .unwrap_or(maxrate)
+            .min(i32::MAX as u64) as i32;
+        (*p).framerate = ff::ffi::AVRational {
+            num: rate.num as i32,
+            den: rate.den as i32,
+        };
     }
     let mut opts = ff::Dictionary::new();
     opts.set("preset", rung.preset());
@@ -99,7 +122,8 @@ pub(crate) fn open(stream: &str, rung: &RungConfig, in_w: u32, in_h: u32, in_rat
         format!("keyint=-1:min-keyint=1:scenecut=0:open-gop=0:bframes={b}:rc-lookahead={}:repeat-headers=0:log-level=error", b.max(1))
     } else if b == 0 {
         // Low delay: no lookahead, no frame-threading sync delay.
-        "keyint=infinite:min-keyint=1:scenecut=0:open-gop=0:rc-lookahead=0:sync-lookahead=0".to_owned()
+        "keyint=infinite:min-keyint=1:scenecut=0:open-gop=0:rc-lookahead=0:sync-lookahead=0"
+            .to_owned()
     } else {
         format!("keyint=infinite:min-keyint=1:scenecut=0:open-gop=0:bframes={b}:sync-lookahead=0")
     };
@@ -113,7 +137,11 @@ pub(crate) fn open(stream: &str, rung: &RungConfig, in_w: u32, in_h: u32, in_rat
         }
     }
     opts.set(if hevc { "x265-params" } else { "x264-params" }, &params);
-    let encoder = enc.open_as_with(codec, opts).map_err(codec_err(stream, &rung.name, format!("opening {codec_name}")))?;
+    let encoder = enc.open_as_with(codec, opts).map_err(codec_err(
+        stream,
+        &rung.name,
+        format!("opening {codec_name}"),
+    ))?;
     let extradata = unsafe {
         let p = encoder.as_ptr();
         if (*p).extradata.is_null() || (*p).extradata_size <= 0 {
@@ -122,44 +150,99 @@ pub(crate) fn open(stream: &str, rung: &RungConfig, in_w: u32, in_h: u32, in_rat
             std::slice::from_raw_parts((*p).extradata, (*p).extradata_size as usize)
         }
     };
-    let codec_config = if hevc { bitstream::hevc_from_extradata(extradata) } else { bitstream::avc_from_extradata(extradata) };
+    let codec_config = if hevc {
+        bitstream::hevc_from_extradata(extradata)
+    } else {
+        bitstream::avc_from_extradata(extradata)
+    };
     let codec_config = codec_config.ok_or_else(|| Error::Bitstream {
         stream: stream.into(),
         rendition: rung.name.clone(),
-        what: format!("{codec_name} extradata ({} bytes) holds no parameter sets", extradata.len()),
+        what: format!(
+            "{codec_name} extradata ({} bytes) holds no parameter sets",
+            extradata.len()
+        ),
     })?;
-    let track = TrackInfo { kind: MediaKind::Video { width, height }, codec: codec_config, timescale: VIDEO_TIMESCALE, language: "und".into() };
+    let track = TrackInfo {
+        kind: MediaKind::Video { width, height },
+        codec: codec_config,
+        timescale: VIDEO_TIMESCALE,
+        language: "und".into(),
+    };
     let out_interval = f64::from(VIDEO_TIMESCALE) / rate.fps();
-    let interval = rung.frame_rate.filter(|r| r.fps() < in_rate.fps()).map(|_| out_interval);
-    Ok(RungEncoder { name: rung.name.clone(), stream: stream.into(), encoder, width, height, interval, nominal: out_interval.round() as i64, track })
+    let interval = rung
+        .frame_rate
+        .filter(|r| r.fps() < in_rate.fps())
+        .map(|_| out_interval);
+    Ok(RungEncoder {
+        name: rung.name.clone(),
+        stream: stream.into(),
+        encoder,
+        width,
+        height,
+        interval,
+        nominal: out_interval.round() as i64,
+        track,
+    })
 }
 
 /// The output side: hold one packet to learn its duration from the next dts.
-struct Emitter {
-    sink: Sink,
+pub(crate) struct Emitter {
+    pub sink: Sink,
     held: Option<EncodedSample>,
     nominal: i64,
     walls: VecDeque<(i64, i64)>,
     /// Output pts from which a Discontinuity is due.
-    disc_at: Option<i64>,
-    open: bool,
+    pub disc_at: Option<i64>,
+    pub open: bool,
 }
 
 impl Emitter {
+    pub(crate) fn new(sink: Sink, nominal: i64) -> Emitter {
+        Emitter {
+            sink,
+            held: None,
+            nominal,
+            walls: VecDeque::new(),
+            disc_at: None,
+            open: true,
+        }
+    }
+
     fn push(&mut self, pkt: &ff::Packet) {
         let Some(data) = pkt.data() else { return };
-        let (Some(pts), dts) = (pkt.pts(), pkt.dts()) else { return };
+        let (Some(pts), dts) = (pkt.pts(), pkt.dts()) else {
+            return;
+        };
         let dts = dts.unwrap_or(pts);
-        let data = if bitstream::is_annexb(data) { bitstream::annexb_to_length_prefixed(data) } else { data.to_vec() };
-        let wall = self.walls.iter().position(|(p, _)| *p == pts).and_then(|i| self.walls.remove(i)).map(|(_, w)| w);
-        let sample = EncodedSample { dts, pts, duration: 0, sync: pkt.is_key(), data: Bytes::from(data), wallclock_ms: wall };
+        let data = if bitstream::is_annexb(data) {
+            bitstream::annexb_to_length_prefixed(data)
+        } else {
+            data.to_vec()
+        };
+        let wall = self
+            .walls
+            .iter()
+            .position(|(p, _)| *p == pts)
+            .and_then(|i| self.walls.remove(i))
+            .map(|(_, w)| w);
+        let sample = EncodedSample {
+            dts,
+            pts,
+            duration: 0,
+            sync: pkt.is_key(),
+            data: Bytes::from(data),
+            wallclock_ms: wall,
+        };
         self.release(Some(sample));
     }
 
-    fn release(&mut self, next: Option<EncodedSample>) {
+    pub(crate) fn release(&mut self, next: Option<EncodedSample>) {
         if let Some(mut held) = self.held.take() {
             let d = next.as_ref().map_or(self.nominal, |n| n.dts - held.dts);
-            held.duration = u32::try_from(if d > 0 { d } else { self.nominal }).unwrap_or(1).max(1);
+            held.duration = u32::try_from(if d > 0 { d } else { self.nominal })
+                .unwrap_or(1)
+                .max(1);
             if self.disc_at.is_some_and(|at| held.pts >= at) {
                 self.disc_at = None;
                 self.open &= self.sink.send(Feed::Discontinuity);
@@ -172,7 +255,7 @@ impl Emitter {
 
 /// Runs the rung until `End` (or until the consumer goes away).
 pub(crate) fn run(mut enc: RungEncoder, rx: Receiver<Work<VideoWork>>, sink: Sink) {
-    let mut out = Emitter { sink, held: None, nominal: enc.nominal, walls: VecDeque::new(), disc_at: None, open: true };
+    let mut out = Emitter::new(sink, enc.nominal);
     out.open &= out.sink.send(Feed::Track(enc.track.clone()));
     let mut scaler: Option<(Pixel, u32, u32, ff::software::scaling::Context)> = None;
     let mut next_slot = f64::MIN;
@@ -192,10 +275,17 @@ pub(crate) fn run(mut enc: RungEncoder, rx: Receiver<Work<VideoWork>>, sink: Sin
             if !work.key && p + interval / 10.0 < next_slot {
                 continue;
             }
-            next_slot = if work.key || next_slot + interval < p { p + interval } else { next_slot + interval };
+            next_slot = if work.key || next_slot + interval < p {
+                p + interval
+            } else {
+                next_slot + interval
+            };
         }
         let src = &*work.frame;
-        let mut frame = if src.format() == Pixel::YUV420P && src.width() == enc.width && src.height() == enc.height {
+        let mut frame = if src.format() == Pixel::YUV420P
+            && src.width() == enc.width
+            && src.height() == enc.height
+        {
             match share(src) {
                 Some(f) => f,
                 None => continue,
@@ -203,7 +293,15 @@ pub(crate) fn run(mut enc: RungEncoder, rx: Receiver<Work<VideoWork>>, sink: Sin
         } else {
             let key = (src.format(), src.width(), src.height());
             if scaler.as_ref().map(|(f, w, h, _)| (*f, *w, *h)) != Some(key) {
-                match ff::software::scaling::Context::get(key.0, key.1, key.2, Pixel::YUV420P, enc.width, enc.height, ff::software::scaling::Flags::BILINEAR) {
+                match ff::software::scaling::Context::get(
+                    key.0,
+                    key.1,
+                    key.2,
+                    Pixel::YUV420P,
+                    enc.width,
+                    enc.height,
+                    ff::software::scaling::Flags::BILINEAR,
+                ) {
                     Ok(s) => scaler = Some((key.0, key.1, key.2, s)),
                     Err(e) => {
                         tracing::error!(stream = %enc.stream, rendition = %enc.name, error = %e, ?key, "cannot scale input frame; dropped");
@@ -212,7 +310,9 @@ pub(crate) fn run(mut enc: RungEncoder, rx: Receiver<Work<VideoWork>>, sink: Sin
                 }
             }
             let mut dst = ff::frame::Video::new(Pixel::YUV420P, enc.width, enc.height);
-            let Some((.., s)) = scaler.as_mut() else { continue };
+            let Some((.., s)) = scaler.as_mut() else {
+                continue;
+            };
             if let Err(e) = s.run(src, &mut dst) {
                 tracing::warn!(rendition = %enc.name, error = %e, "scaling failed; frame dropped");
                 continue;
@@ -220,7 +320,11 @@ pub(crate) fn run(mut enc: RungEncoder, rx: Receiver<Work<VideoWork>>, sink: Sin
             dst
         };
         frame.set_pts(Some(work.pts));
-        frame.set_kind(if work.key { ff::picture::Type::I } else { ff::picture::Type::None });
+        frame.set_kind(if work.key {
+            ff::picture::Type::I
+        } else {
+            ff::picture::Type::None
+        });
         if disc_pending {
             disc_pending = false;
             out.disc_at = Some(work.pts);
