@@ -58,6 +58,13 @@ header() { awk -v n="$(echo "$2" | tr 'A-Z' 'a-z')" -F': ' 'tolower($1) == n { s
 # get URL NAME: GET through curl; body in $WORK/NAME.body, headers in $WORK/NAME.h; prints the status.
 get() { curl -s --max-time 20 -D "$WORK/$2.h" -o "$WORK/$2.body" -w '%{http_code}' "$1"; }
 
+# A complete segment (and its parts) in the window before anything is checked.
+for _ in $(seq 1 150); do
+  curl -sf --max-time 5 "$ORIGIN/live/720p/index.m3u8" | grep -q '^#EXTINF' && break
+  sleep 0.1
+done
+curl -sf --max-time 5 "$ORIGIN/live/720p/index.m3u8" | grep -q '^#EXTINF' || die "no complete segment in the 720p playlist after 15 s"
+
 # 1. Objects arrive intact, with the origin's Cache-Control.
 for path in /live/master.m3u8 /live/720p/index.m3u8; do
   [ "$(get "$EDGE$path" edge)" = 200 ] || die "GET $path through varnish: not 200"
@@ -69,7 +76,7 @@ done
 get "$ORIGIN/live/720p/index.m3u8" pl > /dev/null
 MAP="$(grep -m1 '^#EXT-X-MAP:' "$WORK/pl.body" | sed -E 's/.*URI="([^"]+)".*/\1/')"
 PART="$(grep '^#EXT-X-PART:' "$WORK/pl.body" | head -1 | sed -E 's/.*URI="([^"]+)".*/\1/')"
-SEG="$(grep -v '^#' "$WORK/pl.body" | grep -m1 '\.m4s' | tr -d '\r')"
+SEG="$(grep -v '^#' "$WORK/pl.body" | grep -m1 '\.m4s' | tr -d '\r' || true)"
 [ -n "$MAP" ] && [ -n "$PART" ] && [ -n "$SEG" ] || die "the 720p playlist lacks a map, a part or a segment"
 for rel in "$MAP" "$PART" "$SEG"; do
   url="/live/720p/$rel"
