@@ -27,6 +27,9 @@ pub enum CacheControl {
     ShortError,
     /// Health and metrics: never cached.
     NoStore,
+    /// The stream list and the player page: revalidated on every use, so a new build or a new
+    /// stream shows at once.
+    Page,
 }
 
 impl CacheControl {
@@ -40,6 +43,7 @@ impl CacheControl {
             }
             CacheControl::ShortError => "public, max-age=1".to_owned(),
             CacheControl::NoStore => "no-store".to_owned(),
+            CacheControl::Page => "no-cache".to_owned(),
         }
     }
 }
@@ -50,6 +54,12 @@ pub const PLAYLIST: &str = "application/vnd.apple.mpegurl";
 /// MSE player accepts it, and a part is itself a valid CMAF chunk of the same track file.
 pub const MP4: &str = "video/mp4";
 /// `.txt` debug twins, healthz, errors.
+pub const HTML: &str = "text/html; charset=utf-8";
+/// Content type of JavaScript.
+pub const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+/// Content type of CSS.
+pub const CSS: &str = "text/css; charset=utf-8";
+/// Content type of plain text.
 pub const TEXT: &str = "text/plain; charset=utf-8";
 /// /metrics (Prometheus text exposition format 0.0.4).
 pub const PROMETHEUS: &str = "text/plain; version=0.0.4; charset=utf-8";

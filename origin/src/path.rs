@@ -6,6 +6,13 @@ use crate::error::Error;
 /// Where a request goes. Names are percent-decoded; numbers are decimal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
+    /// `/`: the list of streams, each linking to its player page.
+    Home,
+    /// `/player/` and `/player/{file}`: the hls.js player page and its assets.
+    Player {
+        /// One of [`PLAYER_FILES`].
+        file: &'static str,
+    },
     /// `/healthz`
     Health,
     /// `/metrics` (Prometheus text)
@@ -65,10 +72,15 @@ pub enum Route {
     },
 }
 
+/// The files of the player page: a fixed list, so no request names a file on disk.
+pub const PLAYER_FILES: [&str; 4] = ["index.html", "player.js", "player.css", "hls.min.js"];
+
 impl Route {
     /// Short label for metrics.
     pub fn label(&self) -> &'static str {
         match self {
+            Route::Home => "home",
+            Route::Player { .. } => "player",
             Route::Health => "healthz",
             Route::Metrics => "metrics",
             Route::Multivariant { .. } => "multivariant",
@@ -83,6 +95,11 @@ impl Route {
     /// Decodes the path part of a request target (no query).
     pub fn decode(path: &str) -> Result<Route, Error> {
         let rest = path.strip_prefix('/').ok_or_else(|| Error::BadPath("path must start with /".into()))?;
+        match rest {
+            "" => return Ok(Route::Home),
+            "player" | "player/" => return Ok(Route::Player { file: PLAYER_FILES[0] }),
+            _ => {}
+        }
         // Decode each segment on its own, so an encoded `/` cannot change the shape.
         let owned: Vec<String> = rest.split('/').map(percent_decode).collect::<Result<_, _>>()?;
         let segs: Vec<&str> = owned.iter().map(String::as_str).collect();
@@ -99,6 +116,7 @@ impl Route {
         let nf = || Error::NotFound(format!("no route for {path}"));
         match segs.as_slice() {
             ["healthz"] => Ok(Route::Health),
+            ["player", file] => PLAYER_FILES.iter().find(|f| *f == file).map(|file| Route::Player { file }).ok_or_else(nf),
             ["metrics"] => Ok(Route::Metrics),
             [stream, "master.m3u8"] => Ok(Route::Multivariant { stream: stream.to_string() }),
             [stream, rendition, "index.m3u8"] => {

@@ -54,6 +54,9 @@ pub struct OriginOptions {
     pub cache_capacity: u64,
     /// How long shutdown waits for open connections to finish. Default 5 s.
     pub shutdown_grace: Duration,
+    /// Directory holding the player page (`page/`) and hls.js (`node_modules/`), i.e. the
+    /// repository's `scripts/player`. Default: none (`/player/` answers 404).
+    pub player_dir: Option<std::path::PathBuf>,
     /// Longest time a rendered playlist stays cached. Entries are keyed by the rendition's
     /// position, so this only bounds memory and how stale the rendition reports of the other
     /// renditions can get; keep it ≤ one target duration. Default 1 s.
@@ -69,6 +72,7 @@ impl Default for OriginOptions {
             max_connections: 20_000,
             cache_capacity: 4096,
             shutdown_grace: Duration::from_secs(5),
+            player_dir: None,
             playlist_cache_ttl: Duration::from_secs(1),
         }
     }
@@ -277,6 +281,8 @@ impl Reply {
 
 async fn dispatch(sh: &Shared, route: &Route, req: &Request<Incoming>) -> Result<Reply, Error> {
     match route {
+        Route::Home => Ok(Reply::new(CacheControl::Page, headers::HTML, vec![Bytes::from(home_page(&sh.store))])),
+        Route::Player { file } => player_file(sh, file).await,
         Route::Health => Ok(Reply::new(CacheControl::NoStore, headers::TEXT, vec![Bytes::from_static(b"ok\n")])),
         Route::Metrics => {
             let text = sh.metrics.render(&sh.store);
@@ -790,4 +796,36 @@ fn render_multivariant(stream: &Stream) -> String {
         tracing::error!(stream = stream.name(), error = %e, "multivariant playlist could not be written");
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `/`: every stream with links to its player page and its multivariant playlist.
+fn home_page(store: &Store) -> String {
+    let mut items = String::new();
+    for s in store.streams() {
+        // Stream names are letters, digits, `-` and `_` (config validation), so they need no
+        // escaping in HTML or URLs.
+        let n = s.name();
+        items.push_str(&format!(
+            "<li><a href=\"/player/?src=/{n}/master.m3u8\">{n}</a> — <a href=\"/{n}/master.m3u8\">/{n}/master.m3u8</a></li>\n"
+        ));
+    }
+    format!(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>llhls</title></head><body>\n\
+         <h1>llhls streams</h1>\n<ul>\n{items}</ul>\n</body></html>\n"
+    )
+}
+
+/// A file of the player page, from `OriginOptions::player_dir` (`page/` and hls.js from
+/// `node_modules`, installed by `scripts/setup`). 404 when the directory is not configured or
+/// the file is missing.
+async fn player_file(sh: &Shared, file: &'static str) -> Result<Reply, Error> {
+    let dir = sh.opts.player_dir.as_ref().ok_or_else(|| Error::NotFound("no player page configured".into()))?;
+    let (path, ctype) = match file {
+        "hls.min.js" => (dir.join("node_modules/hls.js/dist/hls.min.js"), headers::JAVASCRIPT),
+        "player.js" => (dir.join("page/player.js"), headers::JAVASCRIPT),
+        "player.css" => (dir.join("page/player.css"), headers::CSS),
+        _ => (dir.join("page/index.html"), headers::HTML),
+    };
+    let bytes = tokio::fs::read(&path).await.map_err(|_| Error::NotFound(format!("player file {file} is not installed")))?;
+    Ok(Reply::new(CacheControl::Page, ctype, vec![Bytes::from(bytes)]))
 }

@@ -5,6 +5,7 @@
 //! and, with a disk copy, small synchronous file writes; neither belongs on the async runtime.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -22,6 +23,9 @@ pub struct Options {
     pub storage: Option<PathBuf>,
     /// Keep every segment (VOD packaging) instead of the configured window.
     pub keep_all: bool,
+    /// Set to cancel a start that is waiting for its input (an RTMP/SRT listener with no
+    /// publisher yet), and to stop the stream later.
+    pub cancel: Arc<AtomicBool>,
 }
 
 /// Why a stream could not start.
@@ -99,7 +103,7 @@ impl LiveStream {
 /// Starts `config`: opens the input and encoders, builds the stream's store entry (resuming a
 /// disk copy of the same epoch), and spawns one packaging thread per rendition.
 pub fn start(config: &StreamConfig, options: &Options) -> Result<LiveStream, Error> {
-    let (pipeline, feeds) = transcode::start(config)?;
+    let (pipeline, feeds) = transcode::start_interruptible(config, Arc::clone(&options.cancel))?;
     let infos: Vec<RenditionInfo> = feeds.iter().map(rendition_info).collect();
     let epoch = options
         .storage

@@ -26,6 +26,8 @@ chmod 755 "$TOP"
 WORKDIR="${3:-$TOP/work}"
 PID=""
 cleanup() {
+  # A supervisor like timeout(1) signals the whole group, so TERM can come twice: finish cleaning.
+  trap '' INT TERM
   if [ -n "$PID" ]; then
     kill "$PID" 2>/dev/null || true
     wait "$PID" 2>/dev/null || true

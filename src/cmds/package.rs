@@ -44,7 +44,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     stream.input.format = None;
     stream.input.options.clear();
     let total = live::probe_duration(&args.input);
-    let running = live::start(&stream, &Options { storage: Some(args.out.clone()), keep_all: true })?;
+    let running = live::start(&stream, &Options { storage: Some(args.out.clone()), keep_all: true, ..Options::default() })?;
     let bar = match total {
         Some(secs) => indicatif::ProgressBar::new((secs * 1000.0) as u64),
         None => indicatif::ProgressBar::new_spinner(),

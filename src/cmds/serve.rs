@@ -3,10 +3,12 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
-use packager::config::Config;
-use packager::live::{self, Options};
+use packager::config::{Config, StreamConfig};
+use packager::live::{self, LiveStream, Options};
 use packager::store::{write_atomic, Store};
 
 /// Arguments of `llhls serve`.
@@ -23,10 +25,17 @@ pub struct Args {
     /// resumes the window, and any static web server can serve the tree.
     #[arg(long)]
     pub storage: Option<PathBuf>,
+    /// Directory of the player page and hls.js (the repository's `scripts/player`, set up by
+    /// `scripts/setup`). Default: that directory of the checkout this binary was built from.
+    #[arg(long)]
+    pub player_dir: Option<PathBuf>,
 }
 
 /// Starts every stream, serves until Ctrl-C (or SIGTERM), then shuts down cleanly: waiting
 /// requests are answered, the transcoders stop, playlists get EXT-X-ENDLIST.
+///
+/// Each stream starts on its own thread: a live input (an RTMP or SRT listener) may wait for
+/// its publisher, and the origin and the other streams must not wait with it.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let config = match &args.config {
         Some(p) => Config::load(p)?,
@@ -34,41 +43,71 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let listen = args.listen.unwrap_or(config.server.listen);
     let storage = args.storage.clone().or_else(|| config.server.storage.clone());
+    let player_dir = args
+        .player_dir
+        .clone()
+        .or_else(|| Some(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/player"))).filter(|p| p.is_dir()));
     let store = Store::new();
-    let mut running = Vec::new();
-    for stream in &config.streams {
-        let live = live::start(stream, &Options { storage: storage.clone(), keep_all: false })
-            .with_context(|| format!("starting stream {:?}", stream.name))?;
-        store.insert(live.stream.clone());
-        running.push(live);
-    }
+    let cancel = Arc::new(AtomicBool::new(false));
+    let running: Arc<Mutex<Vec<LiveStream>>> = Arc::default();
+    let starters: Vec<_> = config
+        .streams
+        .iter()
+        .cloned()
+        .map(|stream| {
+            let options = Options { storage: storage.clone(), keep_all: false, cancel: Arc::clone(&cancel) };
+            let (store, running) = (Arc::clone(&store), Arc::clone(&running));
+            std::thread::spawn(move || start_stream(&stream, &options, &store, &running))
+        })
+        .collect();
+
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
-        let opts = origin::OriginOptions::default();
+        let opts = origin::OriginOptions { player_dir, ..origin::OriginOptions::default() };
         let listener = origin::listen(listen).with_context(|| format!("listening on {listen}"))?;
         let addr = listener.local_addr()?;
-        for s in store.streams() {
-            println!("stream {:?}: http://{addr}/{}/master.m3u8", s.name(), s.name());
+        for s in &config.streams {
+            println!("stream {:?}: http://{addr}/{}/master.m3u8", s.name, s.name);
         }
         println!("player: http://{addr}/");
-        if let Some(root) = &storage {
-            // The multivariant playlist of the disk copy, for static web servers; its BANDWIDTH
-            // values are the configured ones until media is measured.
-            for s in store.streams() {
-                let text = s.multivariant().render()?;
-                write_atomic(&root.join(s.name()).join("master.m3u8"), &[text.as_bytes()])?;
-            }
-        }
-        origin::serve(listener, store.clone(), opts, shutdown_signal()).await;
+        origin::serve(listener, Arc::clone(&store), opts, shutdown_signal()).await;
         anyhow::Ok(())
     })?;
-    for live in running {
+    cancel.store(true, Ordering::Relaxed);
+    for s in starters {
+        let _ = s.join();
+    }
+    let streams = std::mem::take(&mut *running.lock().unwrap_or_else(|e| e.into_inner()));
+    for live in streams {
         let name = live.stream.name().to_owned();
         if let Err(e) = live.stop() {
             tracing::warn!(stream = %name, error = %e, "stream stopped with an error");
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn start_stream(stream: &StreamConfig, options: &Options, store: &Store, running: &Mutex<Vec<LiveStream>>) {
+    match live::start(stream, options) {
+        Ok(live) => {
+            store.insert(live.stream.clone());
+            if let Some(root) = &options.storage {
+                // The multivariant playlist of the disk copy, for static web servers; its
+                // BANDWIDTH values are the configured ones until media is measured.
+                if let Ok(text) = live.stream.multivariant().render() {
+                    if let Err(e) = write_atomic(&root.join(&stream.name).join("master.m3u8"), &[text.as_bytes()]) {
+                        tracing::warn!(stream = %stream.name, error = %e, "writing master.m3u8 failed");
+                    }
+                }
+            }
+            tracing::info!(stream = %stream.name, "stream started");
+            running.lock().unwrap_or_else(|e| e.into_inner()).push(live);
+        }
+        Err(e) if options.cancel.load(Ordering::Relaxed) => {
+            tracing::info!(stream = %stream.name, error = %e, "start cancelled by shutdown");
+        }
+        Err(e) => tracing::error!(stream = %stream.name, error = %e, "stream could not start"),
+    }
 }
 
 async fn shutdown_signal() {
