@@ -17,7 +17,8 @@ ORIGIN_PORT="$1"; LISTEN_PORT="$2"
 
 VARNISHD="${VARNISHD:-/usr/sbin/varnishd}"
 [ -x "$VARNISHD" ] || { echo "$0: $VARNISHD is missing: apt-get install varnish" >&2; exit 1; }
-VCL_SRC="$(cd "$(dirname "$0")" && pwd)/varnish.vcl"
+# VARNISH_VCL: another VCL (same backend block), e.g. to check that a test fails without a rule.
+VCL_SRC="${VARNISH_VCL:-$(cd "$(dirname "$0")" && pwd)/varnish.vcl}"
 
 # Everything varnishd needs lives under TOP; varnishd drops to its own user when run as root, so TOP
 # must be traversable by it.

@@ -414,7 +414,6 @@ impl Ingest {
     }
 
     fn read_all(&mut self, source: &mut Source) -> Ended {
-        let mut pkt = ff::Packet::empty();
         let mut errors = 0;
         let video_index = source.video.as_ref().map(|v| v.index);
         let audio_index = if self.audio_tx.is_some() {
@@ -426,6 +425,10 @@ impl Ingest {
             if self.stopped() {
                 break Ended::Stopped;
             }
+            // av_read_frame does not unref the packet it fills: reading into a used packet
+            // would leak its buffer (one raw frame per read from the test pattern). A fresh
+            // packet per read drops (unrefs) the previous one.
+            let mut pkt = ff::Packet::empty();
             match pkt.read(&mut source.ictx) {
                 Ok(()) => errors = 0,
                 Err(ff::Error::Eof) => break Ended::Eof,
