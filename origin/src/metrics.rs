@@ -100,6 +100,9 @@ impl Metrics {
         let _ = writeln!(o, "llhls_wake_delay_seconds_count {count}");
         o.push_str("# HELP llhls_last_msn Newest MSN per rendition.\n# TYPE llhls_last_msn gauge\n");
         let mut parts = String::from("# HELP llhls_last_part Newest part index per rendition.\n# TYPE llhls_last_part gauge\n");
+        let mut lags = String::from(
+            "# HELP llhls_ingest_to_publish_seconds Ingest wall clock of the newest part's end to its publication, per rendition.\n# TYPE llhls_ingest_to_publish_seconds gauge\n",
+        );
         for s in store.streams() {
             for r in s.renditions() {
                 let p = r.position();
@@ -108,9 +111,13 @@ impl Metrics {
                 if let Some(part) = p.part {
                     let _ = writeln!(parts, "llhls_last_part{{{l}}} {part}");
                 }
+                if let Some(lag) = r.ingest_lag_ms() {
+                    let _ = writeln!(lags, "llhls_ingest_to_publish_seconds{{{l}}} {:.3}", lag as f64 / 1000.0);
+                }
             }
         }
         o.push_str(&parts);
+        o.push_str(&lags);
         o
     }
 }

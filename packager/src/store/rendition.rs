@@ -74,6 +74,9 @@ pub struct Rendition {
     codec_string: Mutex<Option<String>>,
     position: watch::Sender<Position>,
     disk: Option<RenditionDir>,
+    /// Ingest-to-publish lag of the newest part, ms: wall clock when the part was applied minus
+    /// the ingest wall clock of its last sample's end (`i64::MIN` until known).
+    lag_ms: std::sync::atomic::AtomicI64,
 }
 
 /// What `apply` must write to disk once the lock is released.
@@ -92,7 +95,15 @@ impl Rendition {
             ..Position::default()
         };
         let (position, _) = watch::channel(first);
-        Rendition { info, settings, state: Mutex::new(Window::default()), codec_string: Mutex::new(None), position, disk: None }
+        Rendition {
+            info,
+            settings,
+            state: Mutex::new(Window::default()),
+            codec_string: Mutex::new(None),
+            position,
+            disk: None,
+            lag_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
+        }
     }
 
     /// A rendition that keeps a copy of everything under `dir`, resuming the window a previous
@@ -162,6 +173,13 @@ impl Rendition {
                     (None, work)
                 }
                 Event::PartReady(part) => {
+                    if let Some(wall) = part.wallclock_ms {
+                        let end = wall + (part.duration as i64 * 1000) / i64::from(part.timescale.max(1));
+                        let now = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_millis() as i64);
+                        self.lag_ms.store(now - end, std::sync::atomic::Ordering::Relaxed);
+                    }
                     let work = disk.then(|| DiskWork::Part(part.msn, part.index as usize, part.bytes.clone()));
                     (Some(self.apply_part(&mut w, part)), work)
                 }
@@ -260,6 +278,13 @@ impl Rendition {
     /// A live position at (msn, part).
     fn at(&self, msn: u64, part: Option<u32>, complete: bool) -> Position {
         Position { msn, part, complete, ..*self.position.borrow() }
+    }
+
+    /// Ingest-to-publish lag of the newest part in milliseconds (from the wall clock the
+    /// transcoder stamped at ingest to the moment the part was published), once known.
+    pub fn ingest_lag_ms(&self) -> Option<i64> {
+        let v = self.lag_ms.load(std::sync::atomic::Ordering::Relaxed);
+        (v != i64::MIN).then_some(v)
     }
 
     /// A receiver of position updates.
