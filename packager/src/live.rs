@@ -118,7 +118,7 @@ pub fn start(config: &StreamConfig, options: &Options) -> Result<LiveStream, Err
         target_duration: rules::target_duration(config.segment_target),
         part_target: config.part_target,
         window_segments: if options.keep_all { usize::MAX } else { config.window as usize },
-        byterange_parts: false,
+        byterange_parts: config.byterange_parts,
         first_msn: 0,
     };
     let stream = match &options.storage {

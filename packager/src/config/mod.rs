@@ -95,6 +95,12 @@ pub struct StreamConfig {
     /// Number of complete segments kept in the playlist and in memory. 4 to 1000. Default 30.
     #[serde(default = "default_window")]
     pub window: u32,
+    /// Address parts as byte ranges of their segment (EXT-X-PART BYTERANGE, and a
+    /// PRELOAD-HINT with BYTERANGE-START for the rest of the open segment, rfc8216bis
+    /// §4.4.4.9, §4.4.5.3), so that one open request per segment receives each part the moment
+    /// it is complete. Default false: every part has its own URL.
+    #[serde(default)]
+    pub byterange_parts: bool,
     /// `[stream.audio]`: the one shared audio rendition. Default: AAC 128k stereo 48 kHz.
     #[serde(default)]
     pub audio: AudioConfig,
