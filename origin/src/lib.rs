@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod path;
 pub mod range;
 pub mod server;
+pub mod tls;
 
 pub use error::Error;
 pub use server::{listen, serve, Body, Origin, OriginOptions};

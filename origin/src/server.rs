@@ -57,6 +57,9 @@ pub struct OriginOptions {
     /// Directory holding the player page (`page/`) and hls.js (`node_modules/`), i.e. the
     /// repository's `scripts/player`. Default: none (`/player/` answers 404).
     pub player_dir: Option<std::path::PathBuf>,
+    /// Serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN) with this config (`tls::load`). Default: none
+    /// (plain HTTP/1.1 and h2c).
+    pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     /// Longest time a rendered playlist stays cached. Entries are keyed by the rendition's
     /// position, so this only bounds memory and how stale the rendition reports of the other
     /// renditions can get; keep it ≤ one target duration. Default 1 s.
@@ -73,6 +76,7 @@ impl Default for OriginOptions {
             cache_capacity: 4096,
             shutdown_grace: Duration::from_secs(5),
             player_dir: None,
+            tls: None,
             playlist_cache_ttl: Duration::from_secs(1),
         }
     }
@@ -189,9 +193,27 @@ pub async fn serve(listener: TcpListener, store: Arc<Store>, opts: OriginOptions
             if matches!(tokio::time::timeout(first_byte, tcp.peek(&mut b)).await, Ok(Ok(n)) if n > 0) {
                 let sh2 = Arc::clone(&sh);
                 let svc = service_fn(move |req| handle(Arc::clone(&sh2), req));
-                let conn = builder.serve_connection(TokioIo::new(tcp), svc).into_owned();
-                if let Err(e) = watcher.watch(conn).await {
-                    tracing::debug!(error = %e, "connection ended with an error");
+                match sh.opts.tls.clone() {
+                    Some(tls) => {
+                        // The handshake gets the same deadline as a request head.
+                        let accept = tokio_rustls::TlsAcceptor::from(tls).accept(tcp);
+                        match tokio::time::timeout(first_byte, accept).await {
+                            Ok(Ok(stream)) => {
+                                let conn = builder.serve_connection(TokioIo::new(stream), svc).into_owned();
+                                if let Err(e) = watcher.watch(conn).await {
+                                    tracing::debug!(error = %e, "connection ended with an error");
+                                }
+                            }
+                            Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                            Err(_) => tracing::debug!("TLS handshake timed out"),
+                        }
+                    }
+                    None => {
+                        let conn = builder.serve_connection(TokioIo::new(tcp), svc).into_owned();
+                        if let Err(e) = watcher.watch(conn).await {
+                            tracing::debug!(error = %e, "connection ended with an error");
+                        }
+                    }
                 }
             }
             sh.metrics.open_connections.fetch_sub(1, Relaxed);

@@ -29,6 +29,12 @@ pub struct Args {
     /// `scripts/setup`). Default: that directory of the checkout this binary was built from.
     #[arg(long)]
     pub player_dir: Option<PathBuf>,
+    /// PEM certificate chain: serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN). Needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Starts every stream, serves until Ctrl-C (or SIGTERM), then shuts down cleanly: waiting
@@ -47,6 +53,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .player_dir
         .clone()
         .or_else(|| Some(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/player"))).filter(|p| p.is_dir()));
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(origin::tls::load(cert, key)?),
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let store = Store::new();
     let cancel = Arc::new(AtomicBool::new(false));
     let running: Arc<Mutex<Vec<LiveStream>>> = Arc::default();
@@ -63,13 +74,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
-        let opts = origin::OriginOptions { player_dir, ..origin::OriginOptions::default() };
+        let opts = origin::OriginOptions { player_dir, tls, ..origin::OriginOptions::default() };
         let listener = origin::listen(listen).with_context(|| format!("listening on {listen}"))?;
         let addr = listener.local_addr()?;
         for s in &config.streams {
-            println!("stream {:?}: http://{addr}/{}/master.m3u8", s.name, s.name);
+            println!("stream {:?}: {scheme}://{addr}/{}/master.m3u8", s.name, s.name);
         }
-        println!("player: http://{addr}/");
+        println!("player: {scheme}://{addr}/");
         origin::serve(listener, Arc::clone(&store), opts, shutdown_signal()).await;
         anyhow::Ok(())
     })?;
