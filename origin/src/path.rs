@@ -220,7 +220,16 @@ mod tests {
                 Route::Part { stream: s("live"), rendition: s("a"), epoch: 7, msn: 12, part: 3, dump: true },
             ),
         ];
-        for (path, want) in cases {
+        let pages = [
+            ("/", Route::Home),
+            ("/player", Route::Player { file: "index.html" }),
+            ("/player/", Route::Player { file: "index.html" }),
+            ("/player/index.html", Route::Player { file: "index.html" }),
+            ("/player/hls.min.js", Route::Player { file: "hls.min.js" }),
+            ("/player/player.js", Route::Player { file: "player.js" }),
+            ("/player/player.css", Route::Player { file: "player.css" }),
+        ];
+        for (path, want) in cases.into_iter().chain(pages) {
             assert_eq!(Route::decode(path).unwrap(), want, "{path}");
         }
     }
@@ -228,7 +237,8 @@ mod tests {
     #[test]
     fn decode_refusals() {
         let not_found = [
-            "/",
+            "/player/secret.txt",
+            "/player/index.html.bak",
             "/live",
             "/live/",
             "/live/v/index.m3u",
