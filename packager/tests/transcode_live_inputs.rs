@@ -1,0 +1,633 @@
+//! The transcode pipeline on live network inputs (an SRT listener, an MPEG-TS over UDP
+//! receiver) fed by the real ffmpeg CLI on 127.0.0.1, and on a variable-frame-rate file made
+//! at test time. Output is checked by ffprobe over elementary streams rebuilt from the
+//! emitted samples. Every publisher is a child process killed on every path (see
+//! [`Publisher`]), and every wait is bounded.
+
+use packager::cmaf::{CodecConfig, EncodedSample, TrackInfo};
+use packager::config::{Config, StreamConfig};
+use packager::transcode::{self, Feed, Pipeline, RenditionFeed, RenditionKind};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+fn media(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/media")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// A stream config from a TOML body (the `[[stream]]` header is added).
+fn stream(body: &str) -> StreamConfig {
+    let text = format!("[[stream]]\nname = \"t\"\n{body}");
+    Config::from_toml_str(&text, "test")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .streams
+        .remove(0)
+}
+
+/// A UDP port free on 127.0.0.1 right now (SRT runs over UDP).
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+const SMALL_LADDER: &str = r#"
+[[stream.rung]]
+name = "180p"
+width = 320
+height = 180
+bitrate = "300k"
+preset = "ultrafast"
+
+[[stream.rung]]
+name = "90p"
+width = 160
+height = 90
+bitrate = "100k"
+preset = "ultrafast"
+"#;
+
+/// An ffmpeg CLI publisher run on its own thread: retried (up to `attempts` times) until one
+/// run exits successfully, or run once until killed. Dropping it kills the running child and
+/// joins the thread, so no ffmpeg outlives its test whatever the path out.
+struct Publisher {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<bool>>,
+}
+
+impl Publisher {
+    fn start(args: Vec<String>, attempts: u32, deadline: Instant) -> Publisher {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            for _ in 0..attempts {
+                if flag.load(Ordering::Relaxed) || Instant::now() > deadline {
+                    return false;
+                }
+                let mut child: Child = Command::new("ffmpeg")
+                    .args(["-hide_banner", "-nostdin", "-loglevel", "quiet"])
+                    .args(&args)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("ffmpeg runs");
+                loop {
+                    if flag.load(Ordering::Relaxed) || Instant::now() > deadline {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        return false;
+                    }
+                    match child.try_wait() {
+                        Ok(Some(status)) if status.success() => return true,
+                        Ok(Some(_)) => break,
+                        Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+                        Err(_) => {
+                            let _ = child.kill();
+                            let _ = child.wait();
+                            return false;
+                        }
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            false
+        });
+        Publisher {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Waits for the publisher to finish: true when one run exited successfully.
+    fn finish(mut self) -> bool {
+        self.thread
+            .take()
+            .map(|t| t.join().unwrap_or(false))
+            .unwrap_or(false)
+    }
+}
+
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+/// `start_interruptible` on a thread (a listener blocks until its publisher connects);
+/// gives up after `limit`, interrupting the open.
+fn start_live(cfg: &StreamConfig, limit: Duration) -> (Pipeline, Vec<RenditionFeed>) {
+    let cfg = cfg.clone();
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let (tx, rx) = mpsc::channel();
+    let opener = std::thread::spawn(move || {
+        let _ = tx.send(transcode::start_interruptible(&cfg, flag));
+    });
+    match rx.recv_timeout(limit) {
+        Ok(Ok(started)) => {
+            let _ = opener.join();
+            started
+        }
+        Ok(Err(e)) => panic!("start: {e}"),
+        Err(_) => {
+            stop.store(true, Ordering::Relaxed);
+            let _ = opener.join();
+            panic!("the input did not open within {limit:?}");
+        }
+    }
+}
+
+/// What one rendition emitted.
+#[derive(Debug, Default)]
+struct Collected {
+    name: String,
+    track: Option<TrackInfo>,
+    samples: Vec<EncodedSample>,
+    /// Index into `samples` of the sample each Discontinuity preceded.
+    discontinuities: Vec<usize>,
+    ended: bool,
+    order_ok: bool,
+}
+
+fn collect(feed: RenditionFeed) -> (RenditionKind, JoinHandle<Collected>) {
+    let kind = feed.kind;
+    let mut rx = feed.rx;
+    let name = feed.name;
+    let h = std::thread::spawn(move || {
+        let mut c = Collected {
+            name,
+            order_ok: true,
+            ..Default::default()
+        };
+        while let Some(item) = rx.blocking_recv() {
+            match item {
+                Feed::Track(t) => {
+                    c.order_ok &= c.track.is_none() && c.samples.is_empty();
+                    c.track = Some(t);
+                }
+                Feed::Sample(s) => {
+                    c.order_ok &= c.track.is_some() && !c.ended;
+                    c.samples.push(s);
+                }
+                Feed::Discontinuity => c.discontinuities.push(c.samples.len()),
+                Feed::End => c.ended = true,
+            }
+        }
+        c
+    });
+    (kind, h)
+}
+
+/// Collects every feed until `enough` (or the pipeline ends, or `limit`), then stops.
+fn finish(
+    pipeline: Pipeline,
+    feeds: Vec<RenditionFeed>,
+    limit: Duration,
+    enough: impl Fn(&Pipeline) -> bool,
+) -> Vec<(RenditionKind, Collected)> {
+    let handles: Vec<_> = feeds.into_iter().map(collect).collect();
+    let deadline = Instant::now() + limit;
+    while !pipeline.is_finished() && !enough(&pipeline) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    pipeline.stop();
+    pipeline.join().expect("pipeline ends cleanly");
+    handles
+        .into_iter()
+        .map(|(k, h)| (k, h.join().expect("collector")))
+        .collect()
+}
+
+fn frames_in(n: u64) -> impl Fn(&Pipeline) -> bool {
+    move |p| p.metrics().frames_in.load(Ordering::Relaxed) >= n
+}
+
+/// Rebuilds an Annex-B H.264/HEVC stream (parameter sets, then every sample with start codes).
+fn write_h264(dir: &Path, c: &Collected) -> PathBuf {
+    let mut out = Vec::new();
+    let (sets, ext): (Vec<_>, _) = match &c.track {
+        Some(TrackInfo {
+            codec: CodecConfig::Avc { sps, pps },
+            ..
+        }) => (sps.iter().chain(pps).collect(), "h264"),
+        Some(TrackInfo {
+            codec: CodecConfig::Hevc { vps, sps, pps },
+            ..
+        }) => (vps.iter().chain(sps).chain(pps).collect(), "hevc"),
+        _ => panic!("{}: not video", c.name),
+    };
+    for nal in sets {
+        out.extend_from_slice(&[0, 0, 0, 1]);
+        out.extend_from_slice(nal);
+    }
+    for s in &c.samples {
+        let mut i = 0;
+        while i + 4 <= s.data.len() {
+            let len = u32::from_be_bytes(s.data[i..i + 4].try_into().unwrap()) as usize;
+            assert!(i + 4 + len <= s.data.len(), "{}: NAL length overruns", c.name);
+            out.extend_from_slice(&[0, 0, 0, 1]);
+            out.extend_from_slice(&s.data[i + 4..i + 4 + len]);
+            i += 4 + len;
+        }
+    }
+    let path = dir.join(format!("{}.{ext}", c.name));
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
+/// Rebuilds an ADTS AAC stream (ISO/IEC 13818-7 ADTS header per frame) from the ASC.
+fn write_adts(dir: &Path, c: &Collected) -> PathBuf {
+    let Some(TrackInfo {
+        codec: CodecConfig::Aac {
+            audio_specific_config: asc,
+        },
+        ..
+    }) = &c.track
+    else {
+        panic!("not aac")
+    };
+    let object = asc[0] >> 3;
+    let freq_index = ((asc[0] & 7) << 1) | (asc[1] >> 7);
+    let channels = (asc[1] >> 3) & 0xf;
+    let mut out = Vec::new();
+    for s in &c.samples {
+        let len = s.data.len() + 7;
+        out.extend_from_slice(&[
+            0xff,
+            0xf1,
+            ((object - 1) << 6) | (freq_index << 2) | (channels >> 2),
+            ((channels & 3) << 6) | ((len >> 11) as u8 & 3),
+            (len >> 3) as u8,
+            (((len & 7) as u8) << 5) | 0x1f,
+            0xfc,
+        ]);
+        out.extend_from_slice(&s.data);
+    }
+    let path = dir.join(format!("{}.aac", c.name));
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
+/// ffprobe: ("codec,width,height,frames" text, decoded frame count) of the first stream.
+fn probe(path: &Path) -> (String, u64) {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-select_streams",
+            "0",
+            "-show_entries",
+            "stream=codec_name,width,height,nb_read_frames",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .expect("ffprobe runs");
+    assert!(
+        out.status.success(),
+        "ffprobe {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let frames = text
+        .rsplit(',')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    (text, frames)
+}
+
+fn video(out: &[(RenditionKind, Collected)]) -> Vec<&Collected> {
+    out.iter()
+        .filter(|(k, _)| matches!(k, RenditionKind::Video { .. }))
+        .map(|(_, c)| c)
+        .collect()
+}
+
+fn audio(out: &[(RenditionKind, Collected)]) -> Vec<&Collected> {
+    out.iter()
+        .filter(|(k, _)| matches!(k, RenditionKind::Audio { .. }))
+        .map(|(_, c)| c)
+        .collect()
+}
+
+fn sync_pts(c: &Collected) -> Vec<i64> {
+    c.samples.iter().filter(|s| s.sync).map(|s| s.pts).collect()
+}
+
+/// Every rendition: Track first, samples, End; dts strictly increases; durations positive
+/// and equal to the dts step (a continuous timeline, whatever the input's timestamps did).
+fn assert_well_formed(c: &Collected) {
+    assert!(
+        c.order_ok && c.ended && c.track.is_some(),
+        "{}: order/end/track",
+        c.name
+    );
+    assert!(!c.samples.is_empty(), "{}: no samples", c.name);
+    assert!(
+        c.samples.iter().all(|s| s.duration > 0),
+        "{}: a zero duration",
+        c.name
+    );
+    for w in c.samples.windows(2) {
+        assert!(
+            w[1].dts > w[0].dts,
+            "{}: dts {} then {}",
+            c.name,
+            w[0].dts,
+            w[1].dts
+        );
+        assert_eq!(
+            w[0].dts + i64::from(w[0].duration),
+            w[1].dts,
+            "{}: gap after dts {}",
+            c.name,
+            w[0].dts
+        );
+    }
+    assert!(
+        c.samples.iter().all(|s| s.wallclock_ms.is_some()),
+        "{}: wallclock",
+        c.name
+    );
+}
+
+/// The whole-ladder checks shared by the live inputs: every rung and the audio rendition
+/// emitted a well-formed, decodable stream; the rungs have the same frames with their IDRs
+/// at the same pts (segments align across renditions).
+fn assert_ladder(out: &[(RenditionKind, Collected)], min_frames: usize) {
+    let rungs = video(out);
+    assert_eq!(rungs.len(), 2, "two rungs");
+    let dir = tempfile::tempdir().unwrap();
+    for (c, size) in rungs.iter().zip(["h264,320,180", "h264,160,90"]) {
+        assert_well_formed(c);
+        assert!(
+            c.samples.len() >= min_frames,
+            "{}: {} samples",
+            c.name,
+            c.samples.len()
+        );
+        assert!(c.samples[0].sync, "{}: starts with an IDR", c.name);
+        let (text, frames) = probe(&write_h264(dir.path(), c));
+        assert!(text.starts_with(size), "{}: {text}", c.name);
+        assert_eq!(frames, c.samples.len() as u64, "{}: every sample decodes", c.name);
+    }
+    assert_eq!(rungs[0].samples.len(), rungs[1].samples.len());
+    let keys = sync_pts(rungs[0]);
+    assert_eq!(keys, sync_pts(rungs[1]), "IDRs aligned across rungs");
+    assert!(keys.len() >= 2, "a key frame per segment: {keys:?}");
+    let a = audio(out);
+    assert_eq!(a.len(), 1, "the audio rendition");
+    assert_well_formed(a[0]);
+    assert!(a[0].samples.len() >= 50, "{} audio frames", a[0].samples.len());
+    let (text, frames) = probe(&write_adts(dir.path(), a[0]));
+    assert!(text.starts_with("aac"), "{text}");
+    assert_eq!(frames, a[0].samples.len() as u64, "every audio frame decodes");
+}
+
+#[test]
+fn srt_listener_receives_a_publisher() {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let port = free_udp_port();
+    let cfg = stream(&format!(
+        "segment_target = 1.0\ninput = {{ url = \"srt://127.0.0.1:{port}?mode=listener\" }}\n{SMALL_LADDER}"
+    ));
+    // The caller fails fast until the listener is up; retried.
+    let publisher = Publisher::start(
+        args(&[
+            "-re",
+            "-i",
+            &media("ntsc.ts"),
+            "-c",
+            "copy",
+            "-f",
+            "mpegts",
+            &format!("srt://127.0.0.1:{port}?mode=caller&connect_timeout=1000"),
+        ]),
+        30,
+        deadline,
+    );
+    let (pipeline, feeds) = start_live(&cfg, Duration::from_secs(10));
+    // 3 s of the 4 s file at 29.97 fps.
+    let out = finish(pipeline, feeds, Duration::from_secs(10), frames_in(90));
+    drop(publisher);
+    assert_ladder(&out, 60);
+}
+
+#[test]
+fn udp_mpegts_input() {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let port = free_udp_port();
+    let cfg = stream(&format!(
+        "segment_target = 1.0\ninput = {{ url = \"udp://127.0.0.1:{port}\", format = \"mpegts\", options = {{ fifo_size = 50000, overrun_nonfatal = 1, timeout = 5000000 }} }}\n{SMALL_LADDER}"
+    ));
+    let (tx, rx) = mpsc::channel();
+    let opener = {
+        let cfg = cfg.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(start_live(&cfg, Duration::from_secs(10)));
+        })
+    };
+    // UDP has no handshake: give the receiver a moment to bind, then send until killed
+    // (anything sent before the bind is lost; MPEG-TS resynchronises on the next packets).
+    std::thread::sleep(Duration::from_millis(300));
+    let publisher = Publisher::start(
+        args(&[
+            "-re",
+            "-stream_loop",
+            "-1",
+            "-i",
+            &media("ntsc.ts"),
+            "-c",
+            "copy",
+            "-f",
+            "mpegts",
+            &format!("udp://127.0.0.1:{port}?pkt_size=1316"),
+        ]),
+        1,
+        deadline,
+    );
+    let (pipeline, feeds) = rx
+        .recv_timeout(Duration::from_secs(12))
+        .expect("the udp input opens once packets arrive");
+    let _ = opener.join();
+    let out = finish(pipeline, feeds, Duration::from_secs(10), frames_in(90));
+    drop(publisher);
+    assert_ladder(&out, 60);
+}
+
+#[test]
+fn srt_publisher_drop_and_return_is_one_stream_with_a_discontinuity() {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let port = free_udp_port();
+    let cfg = stream(&format!(
+        "input = {{ url = \"srt://127.0.0.1:{port}?mode=listener\" }}\naudio = {{ codec = \"none\" }}\n[[stream.rung]]\nname = \"90p\"\nheight = 90\nbitrate = \"100k\"\npreset = \"ultrafast\"\n"
+    ));
+    let publish = || {
+        Publisher::start(
+            args(&[
+                "-re",
+                "-i",
+                &media("ntsc.ts"),
+                "-t",
+                "1.5",
+                "-an",
+                "-c",
+                "copy",
+                "-f",
+                "mpegts",
+                &format!("srt://127.0.0.1:{port}?mode=caller&connect_timeout=1000"),
+            ]),
+            30,
+            deadline,
+        )
+    };
+    let first = publish();
+    let (pipeline, feeds) = start_live(&cfg, Duration::from_secs(10));
+    let metrics = pipeline.metrics();
+    let handles: Vec<_> = feeds.into_iter().map(collect).collect();
+    assert!(first.finish(), "first publish ran");
+    assert!(publish().finish(), "second publish ran");
+    let wait = Instant::now() + Duration::from_secs(5);
+    while metrics.reconnects.load(Ordering::Relaxed) < 1 && Instant::now() < wait {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Let the second run's frames drain through the decoder and encoder.
+    std::thread::sleep(Duration::from_millis(500));
+    pipeline.stop();
+    pipeline.join().unwrap();
+    let c = handles.into_iter().next().unwrap().1.join().unwrap();
+    assert_eq!(metrics.reconnects.load(Ordering::Relaxed), 1);
+    assert_well_formed(&c);
+    assert_eq!(c.discontinuities.len(), 1, "exactly one discontinuity");
+    let at = c.discontinuities[0];
+    assert!(
+        at > 20 && at < c.samples.len() - 20,
+        "both publishes contribute: break at {at} of {}",
+        c.samples.len()
+    );
+    assert!(c.samples[at].sync, "the first sample after the break is an IDR");
+    // 29.97 fps in 90 kHz MPEG-TS: 3003-tick steps, and one frame across the break.
+    let steps: Vec<_> = c
+        .samples
+        .windows(2)
+        .enumerate()
+        .filter(|(_, w)| !(2900..=3100).contains(&(w[1].pts - w[0].pts)))
+        .map(|(i, w)| (i, w[0].pts, w[1].pts))
+        .collect();
+    assert!(steps.is_empty(), "continuous across the break: {steps:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let (_, frames) = probe(&write_h264(dir.path(), &c));
+    assert_eq!(frames, c.samples.len() as u64, "every sample decodes");
+}
+
+/// Source pts in 90 kHz ticks of the first video stream of `path`, in presentation order.
+fn source_pts(path: &Path) -> Vec<i64> {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "packet=pts_time",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .expect("ffprobe runs");
+    assert!(out.status.success());
+    let mut pts: Vec<i64> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().trim_end_matches(',').parse::<f64>().ok())
+        .map(|t| (t * 90_000.0).round() as i64)
+        .collect();
+    pts.sort_unstable();
+    pts
+}
+
+#[test]
+fn variable_frame_rate_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vfr.mp4");
+    // 1 s at 30 fps, then 3 s at 15 fps: 75 frames with two different steps.
+    let ok = Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x180:rate=30",
+            "-frames:v",
+            "75",
+            "-vf",
+            "setpts='if(lt(N,30),N/30/TB,(N-30)/15/TB+1/TB)'",
+            "-fps_mode",
+            "vfr",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "30",
+        ])
+        .arg(&path)
+        .status()
+        .expect("ffmpeg runs")
+        .success();
+    assert!(ok, "made the VFR file");
+    let src = source_pts(&path);
+    assert_eq!(src.len(), 75, "{src:?}");
+    let src_steps: Vec<i64> = src.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(
+        src_steps[..29].iter().all(|d| *d == 3000) && src_steps[30..].iter().all(|d| *d == 6000),
+        "the source is VFR: {src_steps:?}"
+    );
+    let cfg = stream(&format!(
+        "segment_target = 1.0\ninput = {{ url = \"{}\", realtime = false }}\naudio = {{ codec = \"none\" }}\n\
+         [[stream.rung]]\nname = \"cfr30\"\nwidth = 320\nheight = 180\nbitrate = \"200k\"\nframe_rate = 30\npreset = \"ultrafast\"\n\
+         [[stream.rung]]\nname = \"asis\"\nwidth = 160\nheight = 90\nbitrate = \"100k\"\npreset = \"ultrafast\"\n",
+        path.display()
+    ));
+    let (pipeline, feeds) = transcode::start(&cfg).unwrap_or_else(|e| panic!("start: {e}"));
+    let out = finish(pipeline, feeds, Duration::from_secs(15), |_| false);
+    let rungs = video(&out);
+    assert_eq!(rungs.len(), 2);
+    for (c, size) in rungs.iter().zip(["h264,320,180", "h264,160,90"]) {
+        assert_well_formed(c);
+        assert_eq!(c.samples.len(), 75, "{}: every input frame, none added", c.name);
+        let (text, frames) = probe(&write_h264(dir.path(), c));
+        assert!(text.starts_with(size), "{}: {text}", c.name);
+        assert_eq!(frames, 75, "{}: every sample decodes", c.name);
+        // The input's own timing survives: 1/30 s steps, then 1/15 s steps.
+        let steps: Vec<i64> = c.samples.windows(2).map(|w| w[1].pts - w[0].pts).collect();
+        assert_eq!(steps, src_steps, "{}: pts steps follow the input", c.name);
+    }
+    let keys = sync_pts(rungs[0]);
+    assert_eq!(keys, sync_pts(rungs[1]), "IDRs aligned across rungs");
+    assert!(keys.len() >= 3, "{keys:?}");
+}
