@@ -118,8 +118,45 @@ impl Metrics {
         }
         o.push_str(&parts);
         o.push_str(&lags);
+        ingest(&mut o, store);
         o
     }
+}
+
+/// The transcoders' counters: backpressure (queue-full events), encoder lag behind real
+/// time, samples out, and input health (decode errors, reconnects, loops).
+fn ingest(o: &mut String, store: &Store) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let streams: Vec<_> = store.streams().into_iter().filter_map(|s| s.ingest_metrics().cloned().map(|m| (s, m))).collect();
+    if streams.is_empty() {
+        return;
+    }
+    let per_stream: [(&str, &str, fn(&packager::transcode::Metrics) -> u64); 5] = [
+        ("llhls_ingest_video_frames_total", "Video frames decoded from the input.", |m| m.frames_in.load(Relaxed)),
+        ("llhls_ingest_audio_frames_total", "Audio frames decoded from the input.", |m| m.audio_frames_in.load(Relaxed)),
+        ("llhls_ingest_decode_errors_total", "Corrupt packets or frames skipped.", |m| m.decode_errors.load(Relaxed)),
+        ("llhls_ingest_reconnects_total", "Live input reopened after a drop.", |m| m.reconnects.load(Relaxed)),
+        ("llhls_ingest_loops_total", "File input restarted at its end.", |m| m.loops.load(Relaxed)),
+    ];
+    for (name, help, get) in per_stream {
+        let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} counter");
+        for (s, m) in &streams {
+            let _ = writeln!(o, "{name}{{stream=\"{}\"}} {}", label(s.name()), get(m));
+        }
+    }
+    let _ = writeln!(o, "# HELP llhls_encoder_queue_full_total Times a rendition's output queue was full and its encoder waited.\n# TYPE llhls_encoder_queue_full_total counter");
+    let mut lag = String::from("# HELP llhls_encoder_lag_seconds Ingest to encoder output of the newest sample.\n# TYPE llhls_encoder_lag_seconds gauge\n");
+    let mut out = String::from("# HELP llhls_encoder_samples_total Samples sent by each encoder.\n# TYPE llhls_encoder_samples_total counter\n");
+    for (s, m) in &streams {
+        for r in &m.renditions {
+            let l = format!("stream=\"{}\",rendition=\"{}\"", label(s.name()), label(&r.name));
+            let _ = writeln!(o, "llhls_encoder_queue_full_total{{{l}}} {}", r.queue_full.load(Relaxed));
+            let _ = writeln!(lag, "llhls_encoder_lag_seconds{{{l}}} {:.3}", r.lag_ms.load(Relaxed) as f64 / 1000.0);
+            let _ = writeln!(out, "llhls_encoder_samples_total{{{l}}} {}", r.samples_out.load(Relaxed));
+        }
+    }
+    o.push_str(&lag);
+    o.push_str(&out);
 }
 
 /// A label value escaped per the Prometheus text format (`\\`, `\"`, newline).

@@ -126,6 +126,7 @@ pub fn start(config: &StreamConfig, options: &Options) -> Result<LiveStream, Err
             .map_err(|source| Error::Disk { stream: config.name.clone(), source })?,
         None => Stream::new(settings, infos),
     };
+    stream.set_ingest_metrics(pipeline.metrics());
     let chunker = ChunkerConfig { part_target: config.part_target, segment_target: config.segment_target, ..ChunkerConfig::default() };
     let packagers = feeds
         .into_iter()

@@ -376,6 +376,7 @@ fn assert_well_formed(c: &Collected) {
 /// emitted a well-formed, decodable stream; the rungs have the same frames with their IDRs
 /// at the same pts (segments align across renditions).
 fn assert_ladder(out: &[(RenditionKind, Collected)], min_frames: usize) {
+    for (_, c) in out { eprintln!("DBG {} n={} keys={:?} disc={:?} first_pts={:?}", c.name, c.samples.len(), sync_pts(c).iter().take(8).collect::<Vec<_>>(), c.discontinuities, c.samples.first().map(|s| s.pts)); }
     let rungs = video(out);
     assert_eq!(rungs.len(), 2, "two rungs");
     let dir = tempfile::tempdir().unwrap();
@@ -517,6 +518,7 @@ fn srt_publisher_drop_and_return_is_one_stream_with_a_discontinuity() {
     pipeline.stop();
     pipeline.join().unwrap();
     let c = handles.into_iter().next().unwrap().1.join().unwrap();
+    eprintln!("DBG reconnect n={} keys={:?} disc={:?}", c.samples.len(), sync_pts(&c), c.discontinuities);
     assert_eq!(metrics.reconnects.load(Ordering::Relaxed), 1);
     assert_well_formed(&c);
     assert_eq!(c.discontinuities.len(), 1, "exactly one discontinuity");
@@ -627,6 +629,7 @@ fn variable_frame_rate_input() {
         let steps: Vec<i64> = c.samples.windows(2).map(|w| w[1].pts - w[0].pts).collect();
         assert_eq!(steps, src_steps, "{}: pts steps follow the input", c.name);
     }
+    eprintln!("DBG vfr keys={:?} kinds={:?}", sync_pts(rungs[0]), out.iter().map(|o| &o.0).collect::<Vec<_>>());
     let keys = sync_pts(rungs[0]);
     assert_eq!(keys, sync_pts(rungs[1]), "IDRs aligned across rungs");
     assert!(keys.len() >= 3, "{keys:?}");

@@ -33,6 +33,8 @@ pub struct StreamSettings {
 pub struct Stream {
     settings: Arc<StreamSettings>,
     renditions: Vec<Arc<Rendition>>,
+    /// The transcoder's counters, once its pipeline runs (for `/metrics`).
+    ingest: std::sync::OnceLock<Arc<crate::transcode::Metrics>>,
 }
 
 impl Stream {
@@ -41,7 +43,7 @@ impl Stream {
         let settings = Arc::new(settings);
         let renditions =
             renditions.into_iter().map(|info| Arc::new(Rendition::new(info, Arc::clone(&settings)))).collect();
-        Arc::new(Stream { settings, renditions })
+        Arc::new(Stream { settings, renditions, ingest: std::sync::OnceLock::new() })
     }
 
     /// A stream whose renditions keep a copy under `root` and resume what a previous run of
@@ -59,7 +61,17 @@ impl Stream {
                 Rendition::with_disk(info, Arc::clone(&settings), dir).map(Arc::new)
             })
             .collect::<Result<_, _>>()?;
-        Ok(Arc::new(Stream { settings, renditions }))
+        Ok(Arc::new(Stream { settings, renditions, ingest: std::sync::OnceLock::new() }))
+    }
+
+    /// Attaches the transcoder's counters (once; later calls are ignored).
+    pub fn set_ingest_metrics(&self, metrics: Arc<crate::transcode::Metrics>) {
+        let _ = self.ingest.set(metrics);
+    }
+
+    /// The transcoder's counters, when a pipeline feeds this stream.
+    pub fn ingest_metrics(&self) -> Option<&Arc<crate::transcode::Metrics>> {
+        self.ingest.get()
     }
 
     /// Its settings.
