@@ -1,0 +1,113 @@
+//! The whole live path in one process, as `llhls serve` wires it: the built-in test pattern
+//! through a small ladder (real libx264/AAC), the chunker, the store, and the origin on
+//! 127.0.0.1 — then an HTTP client reads it back the way a player does, and ffprobe decodes
+//! what it fetched.
+
+use std::process::Command;
+use std::time::Duration;
+
+use packager::config::Config;
+use packager::live::{self, Options};
+use packager::store::Store;
+
+const CONFIG: &str = r#"
+[[stream]]
+name = "t"
+part_target = 0.5
+segment_target = 1.0
+input = { url = "testpattern", testpattern = { width = 320, height = 180, frame_rate = 30 } }
+
+[[stream.rung]]
+name = "180p"
+width = 320
+height = 180
+bitrate = "300k"
+preset = "ultrafast"
+
+[[stream.rung]]
+name = "90p"
+width = 160
+height = 90
+bitrate = "100k"
+preset = "ultrafast"
+"#;
+
+fn get(url: &str) -> (u16, Vec<u8>, String) {
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "10", "-D", "-", "-o", "/dev/stdout", url])
+        .output()
+        .expect("curl runs");
+    let raw = out.stdout;
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("headers") + 4;
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, raw[split..].to_vec(), head)
+}
+
+#[test]
+fn test_pattern_ladder_is_served_blocking_and_decodable() {
+    let config = Config::from_toml_str(CONFIG, "test").unwrap();
+    let running = live::start(&config.streams[0], &Options::default()).unwrap();
+    let store = Store::new();
+    store.insert(running.stream.clone());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(origin::Origin::bind("127.0.0.1:0".parse().unwrap(), store, origin::OriginOptions::default())).unwrap();
+    let base = format!("http://{}/t", server.local_addr());
+
+    // Wait (bounded) for the first complete segment.
+    let r = running.stream.rendition("180p").unwrap().clone();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !(r.position().complete && r.position().msn >= 1) {
+        assert!(std::time::Instant::now() < deadline, "no segment within 20 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let (status, body, _) = get(&format!("{base}/master.m3u8"));
+    let master = String::from_utf8_lossy(&body).to_string();
+    assert_eq!(status, 200, "{master}");
+    assert!(master.contains("RESOLUTION=320x180") && master.contains("RESOLUTION=160x90"), "{master}");
+    assert!(master.contains("mp4a.40.2") && master.contains("avc1."), "{master}");
+
+    // A blocking reload for the next part is answered once that part exists (§6.2.5.2).
+    let (_, body, _) = get(&format!("{base}/180p/index.m3u8"));
+    let text = String::from_utf8_lossy(&body).to_string();
+    let hint = text.lines().find(|l| l.starts_with("#EXT-X-PRELOAD-HINT")).expect("hint").to_owned();
+    let uri = hint.split("URI=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let stem = uri.rsplit('/').next().unwrap().trim_end_matches(".m4s").to_owned();
+    let (msn, part) = stem.split_once('.').unwrap();
+    let started = std::time::Instant::now();
+    let (status, body, head) = get(&format!("{base}/180p/index.m3u8?_HLS_msn={msn}&_HLS_part={part}"));
+    let blocked = String::from_utf8_lossy(&body).to_string();
+    assert_eq!(status, 200, "{blocked}");
+    assert!(blocked.contains(&format!("URI=\"{uri}\"")) && blocked.contains("#EXT-X-PART:"), "{blocked}");
+    assert!(head.to_ascii_lowercase().contains("cache-control: public, max-age=6"), "{head}");
+    assert!(started.elapsed() < Duration::from_secs(3), "held {:?}", started.elapsed());
+    assert!(blocked.contains("#EXT-X-PROGRAM-DATE-TIME:") && blocked.contains("#EXT-X-RENDITION-REPORT:URI=\"../90p/index.m3u8\""));
+
+    // Fetch the init and every listed part of the first segment; ffprobe decodes them.
+    let map = blocked.lines().find(|l| l.starts_with("#EXT-X-MAP")).unwrap();
+    let init_uri = map.split("URI=\"").nth(1).unwrap().split('"').next().unwrap();
+    let mut file = get(&format!("{base}/180p/{init_uri}")).1;
+    let first_seg = blocked.lines().find(|l| l.ends_with(".m4s") && !l.starts_with('#')).unwrap();
+    let (status, seg, _) = get(&format!("{base}/180p/{first_seg}"));
+    assert_eq!(status, 200);
+    file.extend_from_slice(&seg);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("seg.mp4");
+    std::fs::write(&path, &file).unwrap();
+    let out = Command::new("ffmpeg").args(["-v", "error", "-xerror", "-i"]).arg(&path).args(["-f", "null", "-"]).output().unwrap();
+    assert!(out.status.success() && out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // The transcoder's counters are on /metrics.
+    let metrics = String::from_utf8_lossy(&get(&format!("http://{}/metrics", server.local_addr())).1).to_string();
+    for name in ["llhls_encoder_lag_seconds{stream=\"t\",rendition=\"180p\"}", "llhls_ingest_to_publish_seconds{", "llhls_encoder_queue_full_total{"] {
+        assert!(metrics.contains(name), "{name} missing from /metrics");
+    }
+
+    rt.block_on(server.shutdown());
+    let stream = running.stream.clone();
+    running.stop().unwrap();
+    // Stopping ends the playlist (ENDLIST, no preload hint).
+    let m = stream.media_playlist(stream.rendition("180p").unwrap());
+    assert!(m.ended && m.preload_hint.is_none());
+}
