@@ -498,7 +498,7 @@ fn srt_publisher_drop_and_return_is_one_stream_with_a_discontinuity() {
     let deadline = Instant::now() + Duration::from_secs(20);
     let port = free_udp_port();
     let cfg = stream(&format!(
-        "input = {{ url = \"srt://127.0.0.1:{port}?mode=listener\" }}\naudio = {{ codec = \"none\" }}\n[[stream.rung]]\nname = \"90p\"\nheight = 90\nbitrate = \"100k\"\npreset = \"ultrafast\"\n"
+        "input = {{ url = \"srt://127.0.0.1:{port}?mode=listener\" }}\n[[stream.rung]]\nname = \"90p\"\nheight = 90\nbitrate = \"100k\"\npreset = \"ultrafast\"\n"
     ));
     let publish = || {
         Publisher::start(
@@ -508,7 +508,6 @@ fn srt_publisher_drop_and_return_is_one_stream_with_a_discontinuity() {
                 &media("ntsc.ts"),
                 "-t",
                 "1.5",
-                "-an",
                 "-c",
                 "copy",
                 "-f",
@@ -533,8 +532,31 @@ fn srt_publisher_drop_and_return_is_one_stream_with_a_discontinuity() {
     std::thread::sleep(Duration::from_millis(500));
     pipeline.stop();
     pipeline.join().unwrap();
-    let c = handles.into_iter().next().unwrap().1.join().unwrap();
+    let mut out: Vec<_> = handles
+        .into_iter()
+        .map(|(k, h)| (k, h.join().expect("collector")))
+        .collect();
+    assert_eq!(out.len(), 2, "the rung and audio");
+    let a = out.pop().unwrap().1;
+    let c = out.pop().unwrap().1;
     assert_eq!(metrics.reconnects.load(Ordering::Relaxed), 1);
+    // Audio breaks once too, keeps a gapless 1024-sample timeline and decodes.
+    assert_well_formed(&a);
+    assert_eq!(
+        a.discontinuities.len(),
+        1,
+        "audio: exactly one discontinuity"
+    );
+    let at_audio = a.discontinuities[0];
+    assert!(
+        at_audio > 20 && at_audio < a.samples.len() - 20,
+        "audio: both publishes contribute: break at {at_audio} of {}",
+        a.samples.len()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (text, frames) = probe(&write_adts(dir.path(), &a));
+    assert!(text.starts_with("aac"), "{text}");
+    assert_eq!(frames, a.samples.len() as u64, "every audio frame decodes");
     assert_well_formed(&c);
     assert_eq!(c.discontinuities.len(), 1, "exactly one discontinuity");
     let at = c.discontinuities[0];
@@ -556,7 +578,6 @@ fn srt_publisher_drop_and_return_is_one_stream_with_a_discontinuity() {
         .map(|(i, w)| (i, w[0].pts, w[1].pts))
         .collect();
     assert!(steps.is_empty(), "continuous across the break: {steps:?}");
-    let dir = tempfile::tempdir().unwrap();
     let (_, frames) = probe(&write_h264(dir.path(), &c));
     assert_eq!(frames, c.samples.len() as u64, "every sample decodes");
 }
