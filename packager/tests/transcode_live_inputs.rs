@@ -724,3 +724,92 @@ fn variable_frame_rate_rendition_reports_its_maximum_frame_rate() {
         }
     }
 }
+
+/// A UDP sender restarting (a new ffmpeg process, so MPEG-TS timestamps start over) within
+/// the read timeout: no reopen, the timestamps jump back, and the output stays one gapless
+/// timeline with a one-frame step across the restart.
+#[test]
+fn udp_sender_restart_keeps_one_timeline() {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let port = free_udp_port();
+    let cfg = stream(&format!(
+        "segment_target = 1.0\ninput = {{ url = \"udp://127.0.0.1:{port}\", format = \"mpegts\", options = {{ fifo_size = 50000, overrun_nonfatal = 1, timeout = 5000000 }} }}\n\
+         [[stream.rung]]\nname = \"90p\"\nheight = 90\nbitrate = \"100k\"\npreset = \"ultrafast\"\n"
+    ));
+    let (tx, rx) = mpsc::channel();
+    let opener = {
+        let cfg = cfg.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(start_live(&cfg, Duration::from_secs(10)));
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let publish = || {
+        Publisher::start(
+            args(&[
+                "-re",
+                "-i",
+                &media("ntsc.ts"),
+                "-t",
+                "1.5",
+                "-c",
+                "copy",
+                "-f",
+                "mpegts",
+                &format!("udp://127.0.0.1:{port}?pkt_size=1316"),
+            ]),
+            1,
+            deadline,
+        )
+    };
+    let first = publish();
+    let (pipeline, feeds) = rx
+        .recv_timeout(Duration::from_secs(12))
+        .expect("the udp input opens once packets arrive");
+    let _ = opener.join();
+    let metrics = pipeline.metrics();
+    let handles: Vec<_> = feeds.into_iter().map(collect).collect();
+    assert!(first.finish(), "first send ran");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(publish().finish(), "second send ran");
+    // Let the second run's frames drain through the decoder and encoder.
+    std::thread::sleep(Duration::from_millis(500));
+    pipeline.stop();
+    pipeline.join().unwrap();
+    let out: Vec<_> = handles
+        .into_iter()
+        .map(|(k, h)| (k, h.join().expect("collector")))
+        .collect();
+    assert_eq!(out.len(), 2, "the rung and audio");
+    assert_eq!(
+        metrics.reconnects.load(Ordering::Relaxed),
+        0,
+        "a pause shorter than the read timeout is not a reconnect"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let c = &out[0].1;
+    assert_well_formed(c);
+    assert!(
+        c.samples.len() >= 75,
+        "both sends: {} frames",
+        c.samples.len()
+    );
+    let steps: Vec<_> = c
+        .samples
+        .windows(2)
+        .enumerate()
+        .filter(|(_, w)| !(2900..=3100).contains(&(w[1].pts - w[0].pts)))
+        .map(|(i, w)| (i, w[0].pts, w[1].pts))
+        .collect();
+    assert!(
+        steps.is_empty(),
+        "one frame per step, across the restart too: {steps:?}"
+    );
+    let (_, frames) = probe(&write_h264(dir.path(), c));
+    assert_eq!(frames, c.samples.len() as u64, "every sample decodes");
+    let a = &out[1].1;
+    assert_well_formed(a);
+    let (text, frames) = probe(&write_adts(dir.path(), a));
+    assert!(text.starts_with("aac"), "{text}");
+    assert_eq!(frames, a.samples.len() as u64, "every audio frame decodes");
+}
