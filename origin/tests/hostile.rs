@@ -80,7 +80,9 @@ async fn path_tricks_unknown_names_and_methods() {
         ("/live/v/1700000000/1.99.m4s", 404),
         ("/live/v/1700000000/99999999999999999999999.m4s", 400),
         ("/live/v/1700000000/1.99999999999.m4s", 400),
-        ("/", 404),
+        ("/player/../../etc/passwd", 400),
+        ("/player/%2e%2e%2f%2e%2e%2fetc%2fpasswd", 400),
+        ("/player/secret", 404),
         ("/etc/passwd", 404),
     ];
     for (p, want) in cases {
