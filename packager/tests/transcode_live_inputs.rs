@@ -694,11 +694,6 @@ fn variable_frame_rate_input() {
 /// the video in the Variant Stream". The rendition's `frame_rate` feeds it (live.rs), so a
 /// VFR input peaking at 30 fps must report 30, not its average.
 #[test]
-#[ignore = "bug: RenditionKind::Video.frame_rate is the probed average (avg_frame_rate, \
-            2250/119 = 18.908 fps here) for a VFR input peaking at 30 fps, on the rung without \
-            frame_rate and also on the rung configured frame_rate = 30 (a configured rate above \
-            the average is replaced by the average); FRAME-RATE in the multivariant under-reports \
-            the maximum (§4.4.6.2). r_frame_rate (30/1) is the base rate."]
 fn variable_frame_rate_rendition_reports_its_maximum_frame_rate() {
     let dir = tempfile::tempdir().unwrap();
     let path = make_vfr(dir.path());

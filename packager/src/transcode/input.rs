@@ -92,7 +92,7 @@ pub(crate) fn open(
     let video = ictx
         .streams()
         .best(media::Type::Video)
-        .map(|s| (s.index(), s.time_base(), s.avg_frame_rate(), s.parameters()));
+        .map(|s| (s.index(), s.time_base(), peak_rate(s.avg_frame_rate(), s.rate()), s.parameters()));
     let audio = ictx
         .streams()
         .best(media::Type::Audio)
@@ -195,4 +195,18 @@ fn open_input(
 
 fn libc_enomem() -> i32 {
     12
+}
+
+/// The frame rate to announce and encode at: the larger of the average and the base rate
+/// (`r_frame_rate`). For a variable-frame-rate input the average understates the rate, and
+/// FRAME-RATE must be "the maximum frame rate for all the video in the Variant Stream"
+/// (rfc8216bis §4.4.6.2). A base rate above 120 fps is a container's tick rate (FLV says
+/// 1000), not a frame rate, and is ignored.
+fn peak_rate(avg: ff::Rational, base: ff::Rational) -> ff::Rational {
+    let fps = |r: ff::Rational| if r.denominator() > 0 && r.numerator() > 0 { f64::from(r) } else { 0.0 };
+    if fps(base) > fps(avg) && fps(base) <= 120.0 {
+        base
+    } else {
+        avg
+    }
 }
