@@ -509,8 +509,14 @@ async fn part_route(
     let pos = r.position();
     // rfc8216bis §6.2.6: a request for the hinted part is held until the part is complete, and
     // then answered whole ("MUST NOT ... transmit the first byte ... until all of the bytes of
-    // the Partial Segment can be transmitted"). Anything further ahead is a short-lived 404.
-    if dump || !is_hinted(pos, msn, part) {
+    // the Partial Segment can be transmitted"). Policy: a part a little further ahead — inside
+    // the window a blocking playlist reload may ask for (§6.2.5.2: last MSN + 2 and the Advance
+    // Part Limit) — is held the same way rather than answered 404, so that a CDN never caches a
+    // miss for a part that appears a few hundred milliseconds later. Beyond that window, or a
+    // part past the end of a complete segment, is a short-lived 404.
+    let want = Directive { msn: Some(msn), part: Some(part), ..Directive::default() };
+    let hold = is_hinted(pos, msn, part) || decide(pos, want) == Decision::Wait;
+    if dump || !hold {
         return Err(not_found());
     }
     let _g = WaitGuard::new(&sh.metrics);

@@ -130,17 +130,31 @@ async fn preload_hint_part_is_held_and_sent_whole() {
 }
 
 #[tokio::test]
-async fn parts_beyond_the_hint_are_404() {
+async fn parts_far_ahead_or_past_a_segment_end_are_404_and_near_ones_are_held() {
     let (store, stream) = store(1, P, false);
     fill(&stream, 2, N, P);
     let origin = start(store).await;
-    for p in ["2.1", "3.0", "9.0", "1.7"] {
+    // Beyond the window of §6.2.5.2 (last MSN + 2) or past the end of complete segment 1.
+    for p in ["9.0", "5.0", "1.7"] {
         let t = Instant::now();
         let r = get(origin.local_addr(), &format!("/live/v/{EPOCH}/{p}.m4s")).await;
         assert_eq!(r.status, 404, "{p}");
         assert!(t.elapsed() < Duration::from_millis(500), "{p} was held");
         assert_eq!(r.header("cache-control"), Some("public, max-age=1"), "{p}");
     }
+    // One past the hint (2.0 is hinted): held, then answered whole once it exists.
+    let addr = origin.local_addr();
+    let pending = tokio::spawn(async move { get(addr, &format!("/live/v/{EPOCH}/2.1.m4s")).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!pending.is_finished(), "2.1 answered before it existed");
+    let r = stream.rendition("v").unwrap();
+    part(r, 2, 0, P, 5000);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!pending.is_finished(), "2.1 answered when only 2.0 existed");
+    part(r, 2, 1, P, 5000);
+    let resp = tokio::time::timeout(Duration::from_secs(2), pending).await.unwrap().unwrap();
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.body, part_bytes(2, 1, 5000).to_vec());
 }
 
 /// Reads one HTTP/1.1 chunk (size line + data) from a streaming response.
