@@ -51,9 +51,10 @@ fn describe_stream(out: &mut String, s: &StreamConfig) {
     let _ = writeln!(out, "  input:    {input}, {pacing}");
     let _ = writeln!(
         out,
-        "  segments: {:.3} s target, parts {:.3} s, window {} segments ({:.0} s)",
+        "  segments: {:.3} s target, parts {:.3} s ({}), window {} segments ({:.0} s)",
         s.segment_target,
         s.part_target,
+        if s.byterange_parts { "byte ranges of their segment" } else { "own URLs" },
         s.window,
         s.segment_target * f64::from(s.window)
     );
