@@ -34,13 +34,30 @@ preset = "ultrafast"
 
 fn get(url: &str) -> (u16, Vec<u8>, String) {
     let out = Command::new("curl")
-        .args(["-sS", "--max-time", "10", "-D", "-", "-o", "/dev/stdout", url])
+        .args([
+            "-sS",
+            "--max-time",
+            "10",
+            "-D",
+            "-",
+            "-o",
+            "/dev/stdout",
+            url,
+        ])
         .output()
         .expect("curl runs");
     let raw = out.stdout;
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("headers") + 4;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("headers")
+        + 4;
     let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     (status, raw[split..].to_vec(), head)
 }
 
@@ -51,56 +68,130 @@ fn test_pattern_ladder_is_served_blocking_and_decodable() {
     let store = Store::new();
     store.insert(running.stream.clone());
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = rt.block_on(origin::Origin::bind("127.0.0.1:0".parse().unwrap(), store, origin::OriginOptions::default())).unwrap();
+    let server = rt
+        .block_on(origin::Origin::bind(
+            "127.0.0.1:0".parse().unwrap(),
+            store,
+            origin::OriginOptions::default(),
+        ))
+        .unwrap();
     let base = format!("http://{}/t", server.local_addr());
 
     // Wait (bounded) for the first complete segment.
     let r = running.stream.rendition("180p").unwrap().clone();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while !(r.position().complete && r.position().msn >= 1) {
-        assert!(std::time::Instant::now() < deadline, "no segment within 20 s");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no segment within 20 s"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 
     let (status, body, _) = get(&format!("{base}/master.m3u8"));
     let master = String::from_utf8_lossy(&body).to_string();
     assert_eq!(status, 200, "{master}");
-    assert!(master.contains("RESOLUTION=320x180") && master.contains("RESOLUTION=160x90"), "{master}");
-    assert!(master.contains("mp4a.40.2") && master.contains("avc1."), "{master}");
+    assert!(
+        master.contains("RESOLUTION=320x180") && master.contains("RESOLUTION=160x90"),
+        "{master}"
+    );
+    assert!(
+        master.contains("mp4a.40.2") && master.contains("avc1."),
+        "{master}"
+    );
 
     // A blocking reload for the next part is answered once that part exists (§6.2.5.2).
     let (_, body, _) = get(&format!("{base}/180p/index.m3u8"));
     let text = String::from_utf8_lossy(&body).to_string();
-    let hint = text.lines().find(|l| l.starts_with("#EXT-X-PRELOAD-HINT")).expect("hint").to_owned();
-    let uri = hint.split("URI=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
-    let stem = uri.rsplit('/').next().unwrap().trim_end_matches(".m4s").to_owned();
+    let hint = text
+        .lines()
+        .find(|l| l.starts_with("#EXT-X-PRELOAD-HINT"))
+        .expect("hint")
+        .to_owned();
+    let uri = hint
+        .split("URI=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let stem = uri
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .trim_end_matches(".m4s")
+        .to_owned();
     let (msn, part) = stem.split_once('.').unwrap();
     let started = std::time::Instant::now();
-    let (status, body, head) = get(&format!("{base}/180p/index.m3u8?_HLS_msn={msn}&_HLS_part={part}"));
+    let (status, body, head) = get(&format!(
+        "{base}/180p/index.m3u8?_HLS_msn={msn}&_HLS_part={part}"
+    ));
     let blocked = String::from_utf8_lossy(&body).to_string();
     assert_eq!(status, 200, "{blocked}");
-    assert!(blocked.contains(&format!("URI=\"{uri}\"")) && blocked.contains("#EXT-X-PART:"), "{blocked}");
-    assert!(head.to_ascii_lowercase().contains("cache-control: public, max-age=6"), "{head}");
-    assert!(started.elapsed() < Duration::from_secs(3), "held {:?}", started.elapsed());
-    assert!(blocked.contains("#EXT-X-PROGRAM-DATE-TIME:") && blocked.contains("#EXT-X-RENDITION-REPORT:URI=\"../90p/index.m3u8\""));
+    assert!(
+        blocked.contains(&format!("URI=\"{uri}\"")) && blocked.contains("#EXT-X-PART:"),
+        "{blocked}"
+    );
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("cache-control: public, max-age=6"),
+        "{head}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "held {:?}",
+        started.elapsed()
+    );
+    assert!(
+        blocked.contains("#EXT-X-PROGRAM-DATE-TIME:")
+            && blocked.contains("#EXT-X-RENDITION-REPORT:URI=\"../90p/index.m3u8\"")
+    );
 
     // Fetch the init and every listed part of the first segment; ffprobe decodes them.
-    let map = blocked.lines().find(|l| l.starts_with("#EXT-X-MAP")).unwrap();
-    let init_uri = map.split("URI=\"").nth(1).unwrap().split('"').next().unwrap();
+    let map = blocked
+        .lines()
+        .find(|l| l.starts_with("#EXT-X-MAP"))
+        .unwrap();
+    let init_uri = map
+        .split("URI=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
     let mut file = get(&format!("{base}/180p/{init_uri}")).1;
-    let first_seg = blocked.lines().find(|l| l.ends_with(".m4s") && !l.starts_with('#')).unwrap();
+    let first_seg = blocked
+        .lines()
+        .find(|l| l.ends_with(".m4s") && !l.starts_with('#'))
+        .unwrap();
     let (status, seg, _) = get(&format!("{base}/180p/{first_seg}"));
     assert_eq!(status, 200);
     file.extend_from_slice(&seg);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("seg.mp4");
     std::fs::write(&path, &file).unwrap();
-    let out = Command::new("ffmpeg").args(["-v", "error", "-xerror", "-i"]).arg(&path).args(["-f", "null", "-"]).output().unwrap();
-    assert!(out.status.success() && out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-xerror", "-i"])
+        .arg(&path)
+        .args(["-f", "null", "-"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // The transcoder's counters are on /metrics.
-    let metrics = String::from_utf8_lossy(&get(&format!("http://{}/metrics", server.local_addr())).1).to_string();
-    for name in ["llhls_encoder_lag_seconds{stream=\"t\",rendition=\"180p\"}", "llhls_ingest_to_publish_seconds{", "llhls_encoder_queue_full_total{"] {
+    let metrics =
+        String::from_utf8_lossy(&get(&format!("http://{}/metrics", server.local_addr())).1)
+            .to_string();
+    for name in [
+        "llhls_encoder_lag_seconds{stream=\"t\",rendition=\"180p\"}",
+        "llhls_ingest_to_publish_seconds{",
+        "llhls_encoder_queue_full_total{",
+    ] {
         assert!(metrics.contains(name), "{name} missing from /metrics");
     }
 

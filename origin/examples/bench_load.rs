@@ -57,7 +57,11 @@ async fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<
     loop {
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-            let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+            let status = head
+                .split(' ')
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
             let len: usize = head
                 .lines()
                 .find_map(|l| l.strip_prefix("content-length:"))
@@ -87,13 +91,23 @@ async fn read_more(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<()> 
 /// The newest (msn, part) of rendition v, from the playlist's preload hint.
 async fn current(addr: SocketAddr) -> (u64, u32) {
     let mut s = TcpStream::connect(addr).await.expect("connect");
-    s.write_all(b"GET /live/v/index.m3u8 HTTP/1.1\r\nHost: b\r\n\r\n").await.expect("write");
-    let (_, body) = read_response(&mut s, &mut Vec::new()).await.expect("playlist");
+    s.write_all(b"GET /live/v/index.m3u8 HTTP/1.1\r\nHost: b\r\n\r\n")
+        .await
+        .expect("write");
+    let (_, body) = read_response(&mut s, &mut Vec::new())
+        .await
+        .expect("playlist");
     let text = String::from_utf8_lossy(&body);
-    let hint = text.lines().find_map(|l| l.strip_prefix("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"")).expect("hint");
+    let hint = text
+        .lines()
+        .find_map(|l| l.strip_prefix("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\""))
+        .expect("hint");
     let name = hint.split('"').next().unwrap().rsplit('/').next().unwrap();
     let mut it = name.trim_end_matches(".m4s").split('.');
-    (it.next().unwrap().parse().unwrap(), it.next().unwrap().parse().unwrap())
+    (
+        it.next().unwrap().parse().unwrap(),
+        it.next().unwrap().parse().unwrap(),
+    )
 }
 
 fn advance((m, p): (u64, u32), k: u32, parts: u32) -> (u64, u32) {
@@ -112,23 +126,32 @@ fn pct(v: &mut [f64], q: f64) -> f64 {
 async fn blocked(a: Args) {
     let hint = current(a.addr).await;
     let (m, p) = advance(hint, a.ahead, a.parts);
-    let target = format!("GET /live/v/index.m3u8?_HLS_msn={m}&_HLS_part={p} HTTP/1.1\r\nHost: b\r\n\r\n");
+    let target =
+        format!("GET /live/v/index.m3u8?_HLS_msn={m}&_HLS_part={p} HTTP/1.1\r\nHost: b\r\n\r\n");
     let start = Instant::now();
     let connects = Arc::new(Semaphore::new(256));
     let sent = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::with_capacity(a.n);
     for _ in 0..a.n {
-        let (connects, sent, target, addr) = (Arc::clone(&connects), Arc::clone(&sent), target.clone(), a.addr);
+        let (connects, sent, target, addr) = (
+            Arc::clone(&connects),
+            Arc::clone(&sent),
+            target.clone(),
+            a.addr,
+        );
         tasks.push(tokio::spawn(async move {
             let permit = connects.acquire_owned().await.ok()?;
             let mut s = TcpStream::connect(addr).await.ok()?;
             s.write_all(target.as_bytes()).await.ok()?;
             drop(permit);
             sent.fetch_add(1, Relaxed);
-            let (status, _) = tokio::time::timeout(Duration::from_secs(30), read_response(&mut s, &mut Vec::new()))
-                .await
-                .ok()?
-                .ok()?;
+            let (status, _) = tokio::time::timeout(
+                Duration::from_secs(30),
+                read_response(&mut s, &mut Vec::new()),
+            )
+            .await
+            .ok()?
+            .ok()?;
             Some((status, Instant::now()))
         }));
     }
@@ -151,8 +174,10 @@ async fn blocked(a: Args) {
         }
     }
     let first = done.iter().min().copied();
-    let mut spread: Vec<f64> =
-        done.iter().map(|t| first.map_or(0.0, |f| t.duration_since(f).as_secs_f64() * 1000.0)).collect();
+    let mut spread: Vec<f64> = done
+        .iter()
+        .map(|t| first.map_or(0.0, |f| t.duration_since(f).as_secs_f64() * 1000.0))
+        .collect();
     let last = spread.iter().cloned().fold(0.0, f64::max);
     println!(
         "blocked n={} ok={} errors={} waited_for={m}.{p} all_sent_ms={:?} first_to_last_ms={last:.1} spread_p50_ms={:.1} spread_p99_ms={:.1}",
@@ -173,7 +198,13 @@ async fn viewers(a: Args) {
     let mut tasks = Vec::new();
     let connects = Arc::new(Semaphore::new(128));
     for _ in 0..a.n {
-        let (reqs, errs, connects, addr, parts) = (Arc::clone(&reqs), Arc::clone(&errs), Arc::clone(&connects), a.addr, a.parts);
+        let (reqs, errs, connects, addr, parts) = (
+            Arc::clone(&reqs),
+            Arc::clone(&errs),
+            Arc::clone(&connects),
+            a.addr,
+            a.parts,
+        );
         tasks.push(tokio::spawn(async move {
             let permit = connects.acquire_owned().await.ok()?;
             let mut s = TcpStream::connect(addr).await.ok()?;
@@ -207,7 +238,13 @@ async fn viewers(a: Args) {
     for t in tasks {
         let _ = t.await;
     }
-    println!("viewers n={} seconds={} ok_responses={} errors={}", a.n, a.seconds, reqs.load(Relaxed), errs.load(Relaxed));
+    println!(
+        "viewers n={} seconds={} ok_responses={} errors={}",
+        a.n,
+        a.seconds,
+        reqs.load(Relaxed),
+        errs.load(Relaxed)
+    );
 }
 
 #[tokio::main]

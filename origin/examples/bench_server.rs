@@ -107,12 +107,19 @@ async fn main() {
         vec![
             RenditionInfo {
                 name: "v".into(),
-                kind: RenditionKind::Video { width: 1280, height: 720, frame_rate: 30.0 },
+                kind: RenditionKind::Video {
+                    width: 1280,
+                    height: 720,
+                    frame_rate: 30.0,
+                },
                 nominal_bitrate: 1_000_000,
             },
             RenditionInfo {
                 name: "a".into(),
-                kind: RenditionKind::Audio { channels: 2, language: "en".into() },
+                kind: RenditionKind::Audio {
+                    channels: 2,
+                    language: "en".into(),
+                },
                 nominal_bitrate: 64_000,
             },
         ],
@@ -121,10 +128,20 @@ async fn main() {
         r.apply(Event::InitReady(InitSegment {
             id: 0,
             bytes: Bytes::from_static(b"\0\0\0\x10ftypiso6\0\0\0\0\0\0\0\x08moov"),
-            codec_string: if r.name() == "v" { "avc1.64001f".into() } else { "mp4a.40.2".into() },
+            codec_string: if r.name() == "v" {
+                "avc1.64001f".into()
+            } else {
+                "mp4a.40.2".into()
+            },
             track: TrackInfo {
-                kind: MediaKind::Audio { channels: 2, sample_rate: 48_000 },
-                codec: CodecConfig::Opus { pre_skip: 0, input_sample_rate: 48_000 },
+                kind: MediaKind::Audio {
+                    channels: 2,
+                    sample_rate: 48_000,
+                },
+                codec: CodecConfig::Opus {
+                    pre_skip: 0,
+                    input_sample_rate: 48_000,
+                },
                 timescale: TS,
                 language: "und".into(),
             },
@@ -159,7 +176,11 @@ async fn main() {
     let store = Store::new();
     store.insert(Arc::clone(&stream));
     let listener = origin::listen(a.addr).expect("bind");
-    println!("ready {} epoch {EPOCH} parts {}", listener.local_addr().expect("addr"), a.parts);
+    println!(
+        "ready {} epoch {EPOCH} parts {}",
+        listener.local_addr().expect("addr"),
+        a.parts
+    );
     let seconds = a.seconds;
     let publisher = {
         let stream = Arc::clone(&stream);
@@ -180,7 +201,11 @@ async fn main() {
             }
         })
     };
-    let opts = OriginOptions { max_connections: 30_000, header_read_timeout: Duration::from_secs(30), ..Default::default() };
+    let opts = OriginOptions {
+        max_connections: 30_000,
+        header_read_timeout: Duration::from_secs(30),
+        ..Default::default()
+    };
     origin::serve(listener, store, opts, async move {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(seconds)) => {}

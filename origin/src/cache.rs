@@ -54,7 +54,13 @@ pub struct PlaylistCache {
 impl PlaylistCache {
     /// A cache of at most `capacity` bodies, each kept at most `ttl`.
     pub fn new(capacity: u64, ttl: Duration, metrics: Arc<Metrics>) -> Self {
-        PlaylistCache { inner: Cache::builder().max_capacity(capacity).time_to_live(ttl).build(), metrics }
+        PlaylistCache {
+            inner: Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(ttl)
+                .build(),
+            metrics,
+        }
     }
 
     /// The body for `key`, rendering it with `render` (plain text) at most once per key at a time.
@@ -63,12 +69,19 @@ impl PlaylistCache {
         if !key.gzip {
             return self.plain(key, render).await;
         }
-        let plain_key = Key { gzip: false, ..key.clone() };
+        let plain_key = Key {
+            gzip: false,
+            ..key.clone()
+        };
         let this = self.clone();
         self.inner
             .get_with(key, async move {
                 let plain = this.plain(plain_key, render).await;
-                Arc::new(Rendered { body: gzip(&plain.body), etag: gz_etag(&plain.etag), at: plain.at })
+                Arc::new(Rendered {
+                    body: gzip(&plain.body),
+                    etag: gz_etag(&plain.etag),
+                    at: plain.at,
+                })
             })
             .await
     }
@@ -79,7 +92,11 @@ impl PlaylistCache {
             .get_with(key, async move {
                 metrics.cache_renders.fetch_add(1, Relaxed);
                 let text = Bytes::from(render());
-                Arc::new(Rendered { etag: etag(&text), body: text, at: SystemTime::now() })
+                Arc::new(Rendered {
+                    etag: etag(&text),
+                    body: text,
+                    at: SystemTime::now(),
+                })
             })
             .await
     }
@@ -101,7 +118,10 @@ fn gz_etag(plain: &str) -> String {
 
 fn gzip(b: &[u8]) -> Bytes {
     use std::io::Write as _;
-    let mut e = flate2::write::GzEncoder::new(Vec::with_capacity(b.len() / 3 + 64), flate2::Compression::fast());
+    let mut e = flate2::write::GzEncoder::new(
+        Vec::with_capacity(b.len() / 3 + 64),
+        flate2::Compression::fast(),
+    );
     // Writing to a Vec cannot fail.
     let _ = e.write_all(b);
     Bytes::from(e.finish().unwrap_or_default())

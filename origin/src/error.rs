@@ -55,7 +55,9 @@ impl Error {
     pub fn status(&self) -> StatusCode {
         match self {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
-            Error::BadPath(_) | Error::BadDirective(_) | Error::TooFar { .. } => StatusCode::BAD_REQUEST,
+            Error::BadPath(_) | Error::BadDirective(_) | Error::TooFar { .. } => {
+                StatusCode::BAD_REQUEST
+            }
             Error::UriTooLong(_) => StatusCode::URI_TOO_LONG,
             Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Error::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
@@ -74,13 +76,24 @@ mod tests {
             Error::NotFound("x".into()),
             Error::BadPath("x".into()),
             Error::BadDirective("x".into()),
-            Error::TooFar { rendition: "v".into(), msn: 9, last: 1 },
+            Error::TooFar {
+                rendition: "v".into(),
+                msn: 9,
+                last: 1,
+            },
             Error::UriTooLong(9000),
             Error::MethodNotAllowed("POST".into()),
             Error::RangeNotSatisfiable { len: 3 },
         ] {
             assert!(e.status().is_client_error(), "{e}");
         }
-        assert_eq!(Error::Timeout { rendition: "v".into(), waited_ms: 1 }.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            Error::Timeout {
+                rendition: "v".into(),
+                waited_ms: 1
+            }
+            .status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
     }
 }

@@ -37,7 +37,9 @@ impl CacheControl {
     pub fn value(self) -> String {
         match self {
             CacheControl::Immutable => "public, max-age=31536000, immutable".to_owned(),
-            CacheControl::LivePlaylist { target_duration } => format!("public, max-age={}", target_duration / 2),
+            CacheControl::LivePlaylist { target_duration } => {
+                format!("public, max-age={}", target_duration / 2)
+            }
             CacheControl::BlockingPlaylist { target_duration } => {
                 format!("public, max-age={}", target_duration.saturating_mul(6))
             }
@@ -65,20 +67,29 @@ pub const TEXT: &str = "text/plain; charset=utf-8";
 pub const PROMETHEUS: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Headers a browser player on another origin may read (CORS).
-const EXPOSE: &str = "Content-Length, Content-Range, Accept-Ranges, ETag, Last-Modified, Age, Date, Cache-Control";
+const EXPOSE: &str =
+    "Content-Length, Content-Range, Accept-Ranges, ETag, Last-Modified, Age, Date, Cache-Control";
 
 /// CORS headers for every response: any origin may read (policy: browser players on other origins).
 pub fn cors(h: &mut HeaderMap) {
     h.insert("access-control-allow-origin", HeaderValue::from_static("*"));
-    h.insert("access-control-expose-headers", HeaderValue::from_static(EXPOSE));
+    h.insert(
+        "access-control-expose-headers",
+        HeaderValue::from_static(EXPOSE),
+    );
 }
 
 /// Extra headers of an OPTIONS preflight answer.
 pub fn preflight(h: &mut HeaderMap) {
-    h.insert("access-control-allow-methods", HeaderValue::from_static("GET, HEAD, OPTIONS"));
+    h.insert(
+        "access-control-allow-methods",
+        HeaderValue::from_static("GET, HEAD, OPTIONS"),
+    );
     h.insert(
         "access-control-allow-headers",
-        HeaderValue::from_static("Range, If-None-Match, If-Modified-Since, Accept-Encoding, Origin"),
+        HeaderValue::from_static(
+            "Range, If-None-Match, If-Modified-Since, Accept-Encoding, Origin",
+        ),
     );
     h.insert("access-control-max-age", HeaderValue::from_static("86400"));
 }
@@ -96,13 +107,28 @@ mod tests {
 
     #[test]
     fn policy_text() {
-        assert_eq!(CacheControl::Immutable.value(), "public, max-age=31536000, immutable");
+        assert_eq!(
+            CacheControl::Immutable.value(),
+            "public, max-age=31536000, immutable"
+        );
         // B.1: live playlist ≤ half a target duration, whole seconds: 2 s target -> 1 s.
-        assert_eq!(CacheControl::LivePlaylist { target_duration: 2 }.value(), "public, max-age=1");
-        assert_eq!(CacheControl::LivePlaylist { target_duration: 1 }.value(), "public, max-age=0");
-        assert_eq!(CacheControl::LivePlaylist { target_duration: 6 }.value(), "public, max-age=3");
+        assert_eq!(
+            CacheControl::LivePlaylist { target_duration: 2 }.value(),
+            "public, max-age=1"
+        );
+        assert_eq!(
+            CacheControl::LivePlaylist { target_duration: 1 }.value(),
+            "public, max-age=0"
+        );
+        assert_eq!(
+            CacheControl::LivePlaylist { target_duration: 6 }.value(),
+            "public, max-age=3"
+        );
         // B.1: blocking answers 6 target durations.
-        assert_eq!(CacheControl::BlockingPlaylist { target_duration: 2 }.value(), "public, max-age=12");
+        assert_eq!(
+            CacheControl::BlockingPlaylist { target_duration: 2 }.value(),
+            "public, max-age=12"
+        );
         assert_eq!(CacheControl::ShortError.value(), "public, max-age=1");
         assert_eq!(CacheControl::NoStore.value(), "no-store");
     }

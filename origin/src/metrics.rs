@@ -8,13 +8,26 @@ use std::time::Duration;
 use packager::store::Store;
 
 /// Route labels, in `Route::label` spelling, plus `other` for undecodable requests.
-pub const ROUTES: [&str; 10] =
-    ["healthz", "metrics", "multivariant", "media", "init", "segment", "part", "dump", "options", "other"];
+pub const ROUTES: [&str; 10] = [
+    "healthz",
+    "metrics",
+    "multivariant",
+    "media",
+    "init",
+    "segment",
+    "part",
+    "dump",
+    "options",
+    "other",
+];
 /// Status codes counted on their own; anything else counts as `other`.
-const STATUSES: [u16; 13] = [200, 204, 206, 304, 400, 404, 405, 414, 416, 431, 500, 503, 0];
+const STATUSES: [u16; 13] = [
+    200, 204, 206, 304, 400, 404, 405, 414, 416, 431, 500, 503, 0,
+];
 /// Upper bounds of the wake-delay histogram, seconds.
-const BUCKETS: [f64; 16] =
-    [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 5.0];
+const BUCKETS: [f64; 16] = [
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 5.0,
+];
 
 /// All counters.
 #[derive(Debug, Default)]
@@ -40,8 +53,14 @@ pub struct Metrics {
 impl Metrics {
     /// Counts one response.
     pub fn request(&self, route: &str, status: u16) {
-        let r = ROUTES.iter().position(|x| *x == route).unwrap_or(ROUTES.len() - 1);
-        let s = STATUSES.iter().position(|x| *x == status).unwrap_or(STATUSES.len() - 1);
+        let r = ROUTES
+            .iter()
+            .position(|x| *x == route)
+            .unwrap_or(ROUTES.len() - 1);
+        let s = STATUSES
+            .iter()
+            .position(|x| *x == status)
+            .unwrap_or(STATUSES.len() - 1);
         self.requests[r][s].fetch_add(1, Relaxed);
     }
 
@@ -63,23 +82,70 @@ impl Metrics {
             for (si, s) in STATUSES.iter().enumerate() {
                 let n = self.requests[ri][si].load(Relaxed);
                 if n > 0 {
-                    let s = if *s == 0 { "other".to_owned() } else { s.to_string() };
-                    let _ = writeln!(o, "llhls_requests_total{{route=\"{r}\",status=\"{s}\"}} {n}");
+                    let s = if *s == 0 {
+                        "other".to_owned()
+                    } else {
+                        s.to_string()
+                    };
+                    let _ = writeln!(
+                        o,
+                        "llhls_requests_total{{route=\"{r}\",status=\"{s}\"}} {n}"
+                    );
                 }
             }
         }
         let g = |o: &mut String, name: &str, help: &str, kind: &str, v: String| {
             let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
         };
-        g(&mut o, "llhls_requests_waiting", "Requests blocked now.", "gauge", self.waiting.load(Relaxed).to_string());
-        g(&mut o, "llhls_bytes_out_total", "Body bytes sent.", "counter", self.bytes_out.load(Relaxed).to_string());
+        g(
+            &mut o,
+            "llhls_requests_waiting",
+            "Requests blocked now.",
+            "gauge",
+            self.waiting.load(Relaxed).to_string(),
+        );
+        g(
+            &mut o,
+            "llhls_bytes_out_total",
+            "Body bytes sent.",
+            "counter",
+            self.bytes_out.load(Relaxed).to_string(),
+        );
         let lookups = self.cache_lookups.load(Relaxed);
         let renders = self.cache_renders.load(Relaxed);
-        g(&mut o, "llhls_playlist_cache_lookups_total", "Playlist cache lookups.", "counter", lookups.to_string());
-        g(&mut o, "llhls_playlist_renders_total", "Playlist renders (misses).", "counter", renders.to_string());
-        let ratio = if lookups == 0 { 0.0 } else { lookups.saturating_sub(renders) as f64 / lookups as f64 };
-        g(&mut o, "llhls_playlist_cache_hit_ratio", "Playlist cache hits / lookups.", "gauge", format!("{ratio:.6}"));
-        g(&mut o, "llhls_open_connections", "Open connections.", "gauge", self.open_connections.load(Relaxed).to_string());
+        g(
+            &mut o,
+            "llhls_playlist_cache_lookups_total",
+            "Playlist cache lookups.",
+            "counter",
+            lookups.to_string(),
+        );
+        g(
+            &mut o,
+            "llhls_playlist_renders_total",
+            "Playlist renders (misses).",
+            "counter",
+            renders.to_string(),
+        );
+        let ratio = if lookups == 0 {
+            0.0
+        } else {
+            lookups.saturating_sub(renders) as f64 / lookups as f64
+        };
+        g(
+            &mut o,
+            "llhls_playlist_cache_hit_ratio",
+            "Playlist cache hits / lookups.",
+            "gauge",
+            format!("{ratio:.6}"),
+        );
+        g(
+            &mut o,
+            "llhls_open_connections",
+            "Open connections.",
+            "gauge",
+            self.open_connections.load(Relaxed).to_string(),
+        );
         g(
             &mut o,
             "llhls_refused_connections_total",
@@ -96,9 +162,15 @@ impl Metrics {
         }
         let count = self.wake_count.load(Relaxed);
         let _ = writeln!(o, "llhls_wake_delay_seconds_bucket{{le=\"+Inf\"}} {count}");
-        let _ = writeln!(o, "llhls_wake_delay_seconds_sum {:.6}", self.wake_sum_us.load(Relaxed) as f64 / 1e6);
+        let _ = writeln!(
+            o,
+            "llhls_wake_delay_seconds_sum {:.6}",
+            self.wake_sum_us.load(Relaxed) as f64 / 1e6
+        );
         let _ = writeln!(o, "llhls_wake_delay_seconds_count {count}");
-        o.push_str("# HELP llhls_last_msn Newest MSN per rendition.\n# TYPE llhls_last_msn gauge\n");
+        o.push_str(
+            "# HELP llhls_last_msn Newest MSN per rendition.\n# TYPE llhls_last_msn gauge\n",
+        );
         let mut parts = String::from("# HELP llhls_last_part Newest part index per rendition.\n# TYPE llhls_last_part gauge\n");
         let mut lags = String::from(
             "# HELP llhls_ingest_to_publish_seconds Ingest wall clock of the newest part's end to its publication, per rendition.\n# TYPE llhls_ingest_to_publish_seconds gauge\n",
@@ -106,13 +178,21 @@ impl Metrics {
         for s in store.streams() {
             for r in s.renditions() {
                 let p = r.position();
-                let l = format!("stream=\"{}\",rendition=\"{}\"", label(s.name()), label(r.name()));
+                let l = format!(
+                    "stream=\"{}\",rendition=\"{}\"",
+                    label(s.name()),
+                    label(r.name())
+                );
                 let _ = writeln!(o, "llhls_last_msn{{{l}}} {}", p.msn);
                 if let Some(part) = p.part {
                     let _ = writeln!(parts, "llhls_last_part{{{l}}} {part}");
                 }
                 if let Some(lag) = r.ingest_lag_ms() {
-                    let _ = writeln!(lags, "llhls_ingest_to_publish_seconds{{{l}}} {:.3}", lag as f64 / 1000.0);
+                    let _ = writeln!(
+                        lags,
+                        "llhls_ingest_to_publish_seconds{{{l}}} {:.3}",
+                        lag as f64 / 1000.0
+                    );
                 }
             }
         }
@@ -127,16 +207,40 @@ impl Metrics {
 /// time, samples out, and input health (decode errors, reconnects, loops).
 fn ingest(o: &mut String, store: &Store) {
     use std::sync::atomic::Ordering::Relaxed;
-    let streams: Vec<_> = store.streams().into_iter().filter_map(|s| s.ingest_metrics().cloned().map(|m| (s, m))).collect();
+    let streams: Vec<_> = store
+        .streams()
+        .into_iter()
+        .filter_map(|s| s.ingest_metrics().cloned().map(|m| (s, m)))
+        .collect();
     if streams.is_empty() {
         return;
     }
     let per_stream: [(&str, &str, fn(&packager::transcode::Metrics) -> u64); 5] = [
-        ("llhls_ingest_video_frames_total", "Video frames decoded from the input.", |m| m.frames_in.load(Relaxed)),
-        ("llhls_ingest_audio_frames_total", "Audio frames decoded from the input.", |m| m.audio_frames_in.load(Relaxed)),
-        ("llhls_ingest_decode_errors_total", "Corrupt packets or frames skipped.", |m| m.decode_errors.load(Relaxed)),
-        ("llhls_ingest_reconnects_total", "Live input reopened after a drop.", |m| m.reconnects.load(Relaxed)),
-        ("llhls_ingest_loops_total", "File input restarted at its end.", |m| m.loops.load(Relaxed)),
+        (
+            "llhls_ingest_video_frames_total",
+            "Video frames decoded from the input.",
+            |m| m.frames_in.load(Relaxed),
+        ),
+        (
+            "llhls_ingest_audio_frames_total",
+            "Audio frames decoded from the input.",
+            |m| m.audio_frames_in.load(Relaxed),
+        ),
+        (
+            "llhls_ingest_decode_errors_total",
+            "Corrupt packets or frames skipped.",
+            |m| m.decode_errors.load(Relaxed),
+        ),
+        (
+            "llhls_ingest_reconnects_total",
+            "Live input reopened after a drop.",
+            |m| m.reconnects.load(Relaxed),
+        ),
+        (
+            "llhls_ingest_loops_total",
+            "File input restarted at its end.",
+            |m| m.loops.load(Relaxed),
+        ),
     ];
     for (name, help, get) in per_stream {
         let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} counter");
@@ -149,10 +253,26 @@ fn ingest(o: &mut String, store: &Store) {
     let mut out = String::from("# HELP llhls_encoder_samples_total Samples sent by each encoder.\n# TYPE llhls_encoder_samples_total counter\n");
     for (s, m) in &streams {
         for r in &m.renditions {
-            let l = format!("stream=\"{}\",rendition=\"{}\"", label(s.name()), label(&r.name));
-            let _ = writeln!(o, "llhls_encoder_queue_full_total{{{l}}} {}", r.queue_full.load(Relaxed));
-            let _ = writeln!(lag, "llhls_encoder_lag_seconds{{{l}}} {:.3}", r.lag_ms.load(Relaxed) as f64 / 1000.0);
-            let _ = writeln!(out, "llhls_encoder_samples_total{{{l}}} {}", r.samples_out.load(Relaxed));
+            let l = format!(
+                "stream=\"{}\",rendition=\"{}\"",
+                label(s.name()),
+                label(&r.name)
+            );
+            let _ = writeln!(
+                o,
+                "llhls_encoder_queue_full_total{{{l}}} {}",
+                r.queue_full.load(Relaxed)
+            );
+            let _ = writeln!(
+                lag,
+                "llhls_encoder_lag_seconds{{{l}}} {:.3}",
+                r.lag_ms.load(Relaxed) as f64 / 1000.0
+            );
+            let _ = writeln!(
+                out,
+                "llhls_encoder_samples_total{{{l}}} {}",
+                r.samples_out.load(Relaxed)
+            );
         }
     }
     o.push_str(&lag);
@@ -161,7 +281,9 @@ fn ingest(o: &mut String, store: &Store) {
 
 /// A label value escaped per the Prometheus text format (`\\`, `\"`, newline).
 fn label(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 #[cfg(test)]

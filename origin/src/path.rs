@@ -94,14 +94,23 @@ impl Route {
 
     /// Decodes the path part of a request target (no query).
     pub fn decode(path: &str) -> Result<Route, Error> {
-        let rest = path.strip_prefix('/').ok_or_else(|| Error::BadPath("path must start with /".into()))?;
+        let rest = path
+            .strip_prefix('/')
+            .ok_or_else(|| Error::BadPath("path must start with /".into()))?;
         match rest {
             "" => return Ok(Route::Home),
-            "player" | "player/" => return Ok(Route::Player { file: PLAYER_FILES[0] }),
+            "player" | "player/" => {
+                return Ok(Route::Player {
+                    file: PLAYER_FILES[0],
+                })
+            }
             _ => {}
         }
         // Decode each segment on its own, so an encoded `/` cannot change the shape.
-        let owned: Vec<String> = rest.split('/').map(percent_decode).collect::<Result<_, _>>()?;
+        let owned: Vec<String> = rest
+            .split('/')
+            .map(percent_decode)
+            .collect::<Result<_, _>>()?;
         let segs: Vec<&str> = owned.iter().map(String::as_str).collect();
         for s in &segs {
             // Traversal in any encoding: the check runs on the decoded text, so `%2e%2e` and
@@ -116,12 +125,19 @@ impl Route {
         let nf = || Error::NotFound(format!("no route for {path}"));
         match segs.as_slice() {
             ["healthz"] => Ok(Route::Health),
-            ["player", file] => PLAYER_FILES.iter().find(|f| *f == file).map(|file| Route::Player { file }).ok_or_else(nf),
+            ["player", file] => PLAYER_FILES
+                .iter()
+                .find(|f| *f == file)
+                .map(|file| Route::Player { file })
+                .ok_or_else(nf),
             ["metrics"] => Ok(Route::Metrics),
-            [stream, "master.m3u8"] => Ok(Route::Multivariant { stream: stream.to_string() }),
-            [stream, rendition, "index.m3u8"] => {
-                Ok(Route::Media { stream: stream.to_string(), rendition: rendition.to_string() })
-            }
+            [stream, "master.m3u8"] => Ok(Route::Multivariant {
+                stream: stream.to_string(),
+            }),
+            [stream, rendition, "index.m3u8"] => Ok(Route::Media {
+                stream: stream.to_string(),
+                rendition: rendition.to_string(),
+            }),
             [stream, rendition, epoch, file] => {
                 let epoch = number(epoch).ok_or_else(nf)??;
                 let (file, dump) = match file.strip_suffix(".txt") {
@@ -129,18 +145,41 @@ impl Route {
                     None => (*file, false),
                 };
                 let (stream, rendition) = (stream.to_string(), rendition.to_string());
-                if let Some(id) = file.strip_prefix("init-").and_then(|f| f.strip_suffix(".mp4")) {
+                if let Some(id) = file
+                    .strip_prefix("init-")
+                    .and_then(|f| f.strip_suffix(".mp4"))
+                {
                     let id = number(id).ok_or_else(nf)??;
-                    return Ok(Route::Init { stream, rendition, epoch, id, dump });
+                    return Ok(Route::Init {
+                        stream,
+                        rendition,
+                        epoch,
+                        id,
+                        dump,
+                    });
                 }
                 let stem = file.strip_suffix(".m4s").ok_or_else(nf)?;
                 match stem.split_once('.') {
-                    None => Ok(Route::Segment { stream, rendition, epoch, msn: number(stem).ok_or_else(nf)??, dump }),
+                    None => Ok(Route::Segment {
+                        stream,
+                        rendition,
+                        epoch,
+                        msn: number(stem).ok_or_else(nf)??,
+                        dump,
+                    }),
                     Some((msn, part)) => {
                         let msn = number(msn).ok_or_else(nf)??;
                         let part = number(part).ok_or_else(nf)??;
-                        let part = u32::try_from(part).map_err(|_| Error::BadPath(format!("part {part} out of range")))?;
-                        Ok(Route::Part { stream, rendition, epoch, msn, part, dump })
+                        let part = u32::try_from(part)
+                            .map_err(|_| Error::BadPath(format!("part {part} out of range")))?;
+                        Ok(Route::Part {
+                            stream,
+                            rendition,
+                            epoch,
+                            msn,
+                            part,
+                            dump,
+                        })
                     }
                 }
             }
@@ -155,7 +194,10 @@ fn number(s: &str) -> Option<Result<u64, Error>> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    Some(s.parse().map_err(|_| Error::BadPath(format!("number {s} out of range"))))
+    Some(
+        s.parse()
+            .map_err(|_| Error::BadPath(format!("number {s} out of range"))),
+    )
 }
 
 /// RFC 3986 §2.1 percent-decoding; the result must be UTF-8.
@@ -169,7 +211,10 @@ fn percent_decode(s: &str) -> Result<String, Error> {
     while i < b.len() {
         if b[i] == b'%' {
             let hex = |c: u8| (c as char).to_digit(16);
-            match (b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+            match (
+                b.get(i + 1).copied().and_then(hex),
+                b.get(i + 2).copied().and_then(hex),
+            ) {
                 (Some(h), Some(l)) => out.push((h * 16 + l) as u8),
                 _ => return Err(Error::BadPath("bad percent-encoding".into())),
             }
@@ -195,29 +240,85 @@ mod tests {
         let cases: Vec<(&str, Route)> = vec![
             ("/healthz", Route::Health),
             ("/metrics", Route::Metrics),
-            ("/live/master.m3u8", Route::Multivariant { stream: s("live") }),
-            ("/live/v720/index.m3u8", Route::Media { stream: s("live"), rendition: s("v720") }),
-            ("/l%69ve/v720/index.m3u8", Route::Media { stream: s("live"), rendition: s("v720") }),
+            (
+                "/live/master.m3u8",
+                Route::Multivariant { stream: s("live") },
+            ),
+            (
+                "/live/v720/index.m3u8",
+                Route::Media {
+                    stream: s("live"),
+                    rendition: s("v720"),
+                },
+            ),
+            (
+                "/l%69ve/v720/index.m3u8",
+                Route::Media {
+                    stream: s("live"),
+                    rendition: s("v720"),
+                },
+            ),
             (
                 "/live/v720/1700000000/init-3.mp4",
-                Route::Init { stream: s("live"), rendition: s("v720"), epoch: 1_700_000_000, id: 3, dump: false },
+                Route::Init {
+                    stream: s("live"),
+                    rendition: s("v720"),
+                    epoch: 1_700_000_000,
+                    id: 3,
+                    dump: false,
+                },
             ),
             (
                 "/live/v720/1700000000/init-3.mp4.txt",
-                Route::Init { stream: s("live"), rendition: s("v720"), epoch: 1_700_000_000, id: 3, dump: true },
+                Route::Init {
+                    stream: s("live"),
+                    rendition: s("v720"),
+                    epoch: 1_700_000_000,
+                    id: 3,
+                    dump: true,
+                },
             ),
             (
                 "/live/a/7/12.m4s",
-                Route::Segment { stream: s("live"), rendition: s("a"), epoch: 7, msn: 12, dump: false },
+                Route::Segment {
+                    stream: s("live"),
+                    rendition: s("a"),
+                    epoch: 7,
+                    msn: 12,
+                    dump: false,
+                },
             ),
-            ("/live/a/7/12.m4s.txt", Route::Segment { stream: s("live"), rendition: s("a"), epoch: 7, msn: 12, dump: true }),
+            (
+                "/live/a/7/12.m4s.txt",
+                Route::Segment {
+                    stream: s("live"),
+                    rendition: s("a"),
+                    epoch: 7,
+                    msn: 12,
+                    dump: true,
+                },
+            ),
             (
                 "/live/a/7/12.3.m4s",
-                Route::Part { stream: s("live"), rendition: s("a"), epoch: 7, msn: 12, part: 3, dump: false },
+                Route::Part {
+                    stream: s("live"),
+                    rendition: s("a"),
+                    epoch: 7,
+                    msn: 12,
+                    part: 3,
+                    dump: false,
+                },
             ),
             (
                 "/live/a/7/12.3.m4s.txt",
-                Route::Part { stream: s("live"), rendition: s("a"), epoch: 7, msn: 12, part: 3, dump: true },
+                Route::Part {
+                    stream: s("live"),
+                    rendition: s("a"),
+                    epoch: 7,
+                    msn: 12,
+                    part: 3,
+                    dump: true,
+                },
             ),
         ];
         let pages = [
@@ -253,7 +354,11 @@ mod tests {
             "//etc/passwd",
         ];
         for p in not_found {
-            assert!(matches!(Route::decode(p), Err(Error::NotFound(_))), "{p}: {:?}", Route::decode(p));
+            assert!(
+                matches!(Route::decode(p), Err(Error::NotFound(_))),
+                "{p}: {:?}",
+                Route::decode(p)
+            );
         }
         let bad = [
             "/../etc/passwd",
@@ -272,7 +377,11 @@ mod tests {
             "live/master.m3u8",
         ];
         for p in bad {
-            assert!(matches!(Route::decode(p), Err(Error::BadPath(_))), "{p}: {:?}", Route::decode(p));
+            assert!(
+                matches!(Route::decode(p), Err(Error::BadPath(_))),
+                "{p}: {:?}",
+                Route::decode(p)
+            );
         }
     }
 }

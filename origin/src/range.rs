@@ -27,15 +27,23 @@ impl ByteRange {
         }
         let (a, b) = spec.split_once('-')?;
         let num = |s: &str| -> Option<u64> {
-            (!s.is_empty() && s.len() <= 19 && s.bytes().all(|c| c.is_ascii_digit())).then(|| s.parse().ok()).flatten()
+            (!s.is_empty() && s.len() <= 19 && s.bytes().all(|c| c.is_ascii_digit()))
+                .then(|| s.parse().ok())
+                .flatten()
         };
         match (a.trim(), b.trim()) {
             ("", n) => Some(ByteRange::Suffix(num(n)?)),
-            (f, "") => Some(ByteRange::From { first: num(f)?, last: None }),
+            (f, "") => Some(ByteRange::From {
+                first: num(f)?,
+                last: None,
+            }),
             (f, l) => {
                 let (first, last) = (num(f)?, num(l)?);
                 // §14.1.1: last < first makes the range invalid, so the header is ignored.
-                (last >= first).then_some(ByteRange::From { first, last: Some(last) })
+                (last >= first).then_some(ByteRange::From {
+                    first,
+                    last: Some(last),
+                })
             }
         }
     }
@@ -77,10 +85,30 @@ mod tests {
 
     #[test]
     fn parse_table() {
-        assert_eq!(ByteRange::parse("bytes=0-99"), Some(ByteRange::From { first: 0, last: Some(99) }));
-        assert_eq!(ByteRange::parse("bytes=100-"), Some(ByteRange::From { first: 100, last: None }));
+        assert_eq!(
+            ByteRange::parse("bytes=0-99"),
+            Some(ByteRange::From {
+                first: 0,
+                last: Some(99)
+            })
+        );
+        assert_eq!(
+            ByteRange::parse("bytes=100-"),
+            Some(ByteRange::From {
+                first: 100,
+                last: None
+            })
+        );
         assert_eq!(ByteRange::parse("bytes=-5"), Some(ByteRange::Suffix(5)));
-        for bad in ["bytes=5-1", "bytes=a-", "items=0-1", "bytes=0-1,3-4", "bytes=-", "bytes=99999999999999999999-", ""] {
+        for bad in [
+            "bytes=5-1",
+            "bytes=a-",
+            "items=0-1",
+            "bytes=0-1,3-4",
+            "bytes=-",
+            "bytes=99999999999999999999-",
+            "",
+        ] {
             assert_eq!(ByteRange::parse(bad), None, "{bad}");
         }
     }
@@ -93,7 +121,11 @@ mod tests {
         assert_eq!(r("bytes=-3").resolve(10), Some((7, 9)));
         assert_eq!(r("bytes=-30").resolve(10), Some((0, 9)));
         assert_eq!(r("bytes=-0").resolve(10), None);
-        let parts = [Bytes::from_static(b"abc"), Bytes::from_static(b"defg"), Bytes::from_static(b"hi")];
+        let parts = [
+            Bytes::from_static(b"abc"),
+            Bytes::from_static(b"defg"),
+            Bytes::from_static(b"hi"),
+        ];
         let cat = |v: Vec<Bytes>| v.iter().flat_map(|b| b.to_vec()).collect::<Vec<u8>>();
         assert_eq!(cat(slice(&parts, 0, 8)), b"abcdefghi");
         assert_eq!(cat(slice(&parts, 2, 3)), b"cd");

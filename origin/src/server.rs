@@ -92,14 +92,22 @@ pub struct Origin {
 
 impl Origin {
     /// Binds `addr` (use `127.0.0.1:0` in tests) and serves `store` until `shutdown` is called.
-    pub async fn bind(addr: SocketAddr, store: Arc<Store>, opts: OriginOptions) -> io::Result<Origin> {
+    pub async fn bind(
+        addr: SocketAddr,
+        store: Arc<Store>,
+        opts: OriginOptions,
+    ) -> io::Result<Origin> {
         let listener = listen(addr)?;
         let addr = listener.local_addr()?;
         let (stop, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, store, opts, async move {
             let _ = rx.await;
         }));
-        Ok(Origin { addr, stop: Some(stop), task })
+        Ok(Origin {
+            addr,
+            stop: Some(stop),
+            task,
+        })
     }
 
     /// The bound address.
@@ -120,7 +128,11 @@ impl Origin {
 /// A listener with a deep accept backlog (4096, capped by the kernel's somaxconn), so a herd
 /// of players connecting at once is not met with SYN retries.
 pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
-    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
     socket.listen(4096)
@@ -137,12 +149,27 @@ struct Shared {
 
 /// Serves `store` on `listener` until `shutdown` completes; then stops accepting, wakes every
 /// blocked request with a 503, and waits up to `opts.shutdown_grace` for connections to finish.
-pub async fn serve(listener: TcpListener, store: Arc<Store>, opts: OriginOptions, shutdown: impl Future) {
+pub async fn serve(
+    listener: TcpListener,
+    store: Arc<Store>,
+    opts: OriginOptions,
+    shutdown: impl Future,
+) {
     let (sd_tx, sd_rx) = watch::channel(false);
     let metrics = Arc::new(Metrics::default());
-    let cache = PlaylistCache::new(opts.cache_capacity, opts.playlist_cache_ttl, Arc::clone(&metrics));
-    let shared =
-        Arc::new(Shared { store, opts: opts.clone(), metrics, cache, clock: PublishClock::default(), shutdown: sd_rx });
+    let cache = PlaylistCache::new(
+        opts.cache_capacity,
+        opts.playlist_cache_ttl,
+        Arc::clone(&metrics),
+    );
+    let shared = Arc::new(Shared {
+        store,
+        opts: opts.clone(),
+        metrics,
+        cache,
+        clock: PublishClock::default(),
+        shutdown: sd_rx,
+    });
 
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -190,7 +217,8 @@ pub async fn serve(listener: TcpListener, store: Arc<Store>, opts: OriginOptions
             // hyper-util's auto builder sniffs the protocol before hyper's header timer runs,
             // so a client that never sends a byte is cut here.
             let mut b = [0u8; 1];
-            if matches!(tokio::time::timeout(first_byte, tcp.peek(&mut b)).await, Ok(Ok(n)) if n > 0) {
+            if matches!(tokio::time::timeout(first_byte, tcp.peek(&mut b)).await, Ok(Ok(n)) if n > 0)
+            {
                 let sh2 = Arc::clone(&sh);
                 let svc = service_fn(move |req| handle(Arc::clone(&sh2), req));
                 match sh.opts.tls.clone() {
@@ -199,7 +227,9 @@ pub async fn serve(listener: TcpListener, store: Arc<Store>, opts: OriginOptions
                         let accept = tokio_rustls::TlsAcceptor::from(tls).accept(tcp);
                         match tokio::time::timeout(first_byte, accept).await {
                             Ok(Ok(stream)) => {
-                                let conn = builder.serve_connection(TokioIo::new(stream), svc).into_owned();
+                                let conn = builder
+                                    .serve_connection(TokioIo::new(stream), svc)
+                                    .into_owned();
                                 if let Err(e) = watcher.watch(conn).await {
                                     tracing::debug!(error = %e, "connection ended with an error");
                                 }
@@ -209,7 +239,9 @@ pub async fn serve(listener: TcpListener, store: Arc<Store>, opts: OriginOptions
                         }
                     }
                     None => {
-                        let conn = builder.serve_connection(TokioIo::new(tcp), svc).into_owned();
+                        let conn = builder
+                            .serve_connection(TokioIo::new(tcp), svc)
+                            .into_owned();
                         if let Err(e) = watcher.watch(conn).await {
                             tracing::debug!(error = %e, "connection ended with an error");
                         }
@@ -248,7 +280,10 @@ async fn respond(sh: &Shared, req: &Request<Incoming>) -> (&'static str, Respons
     }
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let mut r = error_response(&Error::MethodNotAllowed(req.method().to_string()));
-        r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD, OPTIONS"));
+        r.headers_mut().insert(
+            header::ALLOW,
+            HeaderValue::from_static("GET, HEAD, OPTIONS"),
+        );
         return ("other", r);
     }
     let route = match Route::decode(req.uri().path()) {
@@ -303,12 +338,24 @@ impl Reply {
 
 async fn dispatch(sh: &Shared, route: &Route, req: &Request<Incoming>) -> Result<Reply, Error> {
     match route {
-        Route::Home => Ok(Reply::new(CacheControl::Page, headers::HTML, vec![Bytes::from(home_page(&sh.store))])),
+        Route::Home => Ok(Reply::new(
+            CacheControl::Page,
+            headers::HTML,
+            vec![Bytes::from(home_page(&sh.store))],
+        )),
         Route::Player { file } => player_file(sh, file).await,
-        Route::Health => Ok(Reply::new(CacheControl::NoStore, headers::TEXT, vec![Bytes::from_static(b"ok\n")])),
+        Route::Health => Ok(Reply::new(
+            CacheControl::NoStore,
+            headers::TEXT,
+            vec![Bytes::from_static(b"ok\n")],
+        )),
         Route::Metrics => {
             let text = sh.metrics.render(&sh.store);
-            Ok(Reply::new(CacheControl::NoStore, headers::PROMETHEUS, vec![Bytes::from(text)]))
+            Ok(Reply::new(
+                CacheControl::NoStore,
+                headers::PROMETHEUS,
+                vec![Bytes::from(text)],
+            ))
         }
         Route::Multivariant { stream } => {
             let s = find_stream(sh, stream)?;
@@ -321,21 +368,40 @@ async fn dispatch(sh: &Shared, route: &Route, req: &Request<Incoming>) -> Result
                 gzip,
             };
             let r = sh.cache.get(key, || render_multivariant(&s)).await;
-            let cache = CacheControl::LivePlaylist { target_duration: s.settings().target_duration };
+            let cache = CacheControl::LivePlaylist {
+                target_duration: s.settings().target_duration,
+            };
             Ok(playlist_reply(&r, cache, gzip))
         }
         Route::Media { stream, rendition } => media(sh, stream, rendition, req).await,
-        Route::Init { stream, rendition, epoch, id, dump } => {
+        Route::Init {
+            stream,
+            rendition,
+            epoch,
+            id,
+            dump,
+        } => {
             let (_, r) = find(sh, stream, rendition, *epoch)?;
-            let b = r.init(*id).ok_or_else(|| Error::NotFound(format!("{stream}/{rendition}: no init {id}")))?;
+            let b = r
+                .init(*id)
+                .ok_or_else(|| Error::NotFound(format!("{stream}/{rendition}: no init {id}")))?;
             Ok(media_reply(req, vec![b], format!("\"{epoch}-i{id}"), *dump))
         }
-        Route::Part { stream, rendition, epoch, msn, part, dump } => {
-            part_route(sh, req, stream, rendition, *epoch, *msn, *part, *dump).await
-        }
-        Route::Segment { stream, rendition, epoch, msn, dump } => {
-            segment_route(sh, req, stream, rendition, *epoch, *msn, *dump).await
-        }
+        Route::Part {
+            stream,
+            rendition,
+            epoch,
+            msn,
+            part,
+            dump,
+        } => part_route(sh, req, stream, rendition, *epoch, *msn, *part, *dump).await,
+        Route::Segment {
+            stream,
+            rendition,
+            epoch,
+            msn,
+            dump,
+        } => segment_route(sh, req, stream, rendition, *epoch, *msn, *dump).await,
     }
 }
 
@@ -343,19 +409,38 @@ async fn dispatch(sh: &Shared, route: &Route, req: &Request<Incoming>) -> Result
 /// string first becomes known (the only change its text sees), approximated by the count of
 /// renditions whose codec is known.
 fn multivariant_position(s: &Stream) -> Position {
-    let known = s.renditions().iter().filter(|r| r.codec_string().is_some()).count();
-    Position { msn: known as u64, ..Default::default() }
+    let known = s
+        .renditions()
+        .iter()
+        .filter(|r| r.codec_string().is_some())
+        .count();
+    Position {
+        msn: known as u64,
+        ..Default::default()
+    }
 }
 
 fn find_stream(sh: &Shared, stream: &str) -> Result<Arc<Stream>, Error> {
-    sh.store.stream(stream).ok_or_else(|| Error::NotFound(format!("no stream {stream}")))
+    sh.store
+        .stream(stream)
+        .ok_or_else(|| Error::NotFound(format!("no stream {stream}")))
 }
 
-fn find(sh: &Shared, stream: &str, rendition: &str, epoch: u64) -> Result<(Arc<Stream>, Arc<Rendition>), Error> {
+fn find(
+    sh: &Shared,
+    stream: &str,
+    rendition: &str,
+    epoch: u64,
+) -> Result<(Arc<Stream>, Arc<Rendition>), Error> {
     let s = find_stream(sh, stream)?;
-    let r = s.rendition(rendition).cloned().ok_or_else(|| Error::NotFound(format!("{stream}: no rendition {rendition}")))?;
+    let r = s
+        .rendition(rendition)
+        .cloned()
+        .ok_or_else(|| Error::NotFound(format!("{stream}: no rendition {rendition}")))?;
     if s.settings().epoch != epoch {
-        return Err(Error::NotFound(format!("{stream}: epoch {epoch} is not the running one")));
+        return Err(Error::NotFound(format!(
+            "{stream}: epoch {epoch} is not the running one"
+        )));
     }
     Ok((s, r))
 }
@@ -374,10 +459,19 @@ impl Drop for WaitGuard<'_> {
     }
 }
 
-async fn media(sh: &Shared, stream: &str, rendition: &str, req: &Request<Incoming>) -> Result<Reply, Error> {
+async fn media(
+    sh: &Shared,
+    stream: &str,
+    rendition: &str,
+    req: &Request<Incoming>,
+) -> Result<Reply, Error> {
     let s = find_stream(sh, stream)?;
-    let r = s.rendition(rendition).cloned().ok_or_else(|| Error::NotFound(format!("{stream}: no rendition {rendition}")))?;
-    let want = Directive::parse(req.uri().query().unwrap_or("")).map_err(|e| Error::BadDirective(e.to_string()))?;
+    let r = s
+        .rendition(rendition)
+        .cloned()
+        .ok_or_else(|| Error::NotFound(format!("{stream}: no rendition {rendition}")))?;
+    let want = Directive::parse(req.uri().query().unwrap_or(""))
+        .map_err(|e| Error::BadDirective(e.to_string()))?;
     let td = s.settings().target_duration;
     let mut pos = r.position();
     let mut woke = None;
@@ -386,7 +480,11 @@ async fn media(sh: &Shared, stream: &str, rendition: &str, req: &Request<Incomin
         // last Media Segment in the current Playlist plus two ... the server SHOULD immediately
         // return Bad Request."
         Decision::TooFar => {
-            return Err(Error::TooFar { rendition: rendition.to_owned(), msn: want.msn.unwrap_or(0), last: pos.msn })
+            return Err(Error::TooFar {
+                rendition: rendition.to_owned(),
+                msn: want.msn.unwrap_or(0),
+                last: pos.msn,
+            })
         }
         Decision::Ready => {}
         // rfc8216bis §6.2.5.2: "the server MUST defer responding to the request until the
@@ -408,19 +506,39 @@ async fn media(sh: &Shared, stream: &str, rendition: &str, req: &Request<Incomin
                     woke = Some((cell, p));
                 }
                 Outcome::Timeout => {
-                    return Err(Error::Timeout { rendition: rendition.to_owned(), waited_ms: limit.as_millis() as u64 })
+                    return Err(Error::Timeout {
+                        rendition: rendition.to_owned(),
+                        waited_ms: limit.as_millis() as u64,
+                    })
                 }
-                Outcome::Shutdown => return Err(Error::Unavailable(format!("{stream}/{rendition}: shutting down"))),
+                Outcome::Shutdown => {
+                    return Err(Error::Unavailable(format!(
+                        "{stream}/{rendition}: shutting down"
+                    )))
+                }
             }
         }
     }
     let gzip = accepts_gzip(req.headers());
-    let key = Key { stream: Arc::from(stream), rendition: Arc::from(rendition), position: cache::pos_key(pos), skip: want.skip, gzip };
-    let rendered = sh.cache.get(key, || s.media_playlist(&r).render(want.skip)).await;
+    let key = Key {
+        stream: Arc::from(stream),
+        rendition: Arc::from(rendition),
+        position: cache::pos_key(pos),
+        skip: want.skip,
+        gzip,
+    };
+    let rendered = sh
+        .cache
+        .get(key, || s.media_playlist(&r).render(want.skip))
+        .await;
     let cache = if want.msn.is_some() {
-        CacheControl::BlockingPlaylist { target_duration: td }
+        CacheControl::BlockingPlaylist {
+            target_duration: td,
+        }
     } else {
-        CacheControl::LivePlaylist { target_duration: td }
+        CacheControl::LivePlaylist {
+            target_duration: td,
+        }
     };
     if let Some((cell, p)) = woke {
         sh.metrics.wake(PublishClock::observe(&cell, &p));
@@ -443,7 +561,11 @@ fn playlist_reply(r: &cache::Rendered, cache: CacheControl, gzip: bool) -> Reply
 fn media_reply(req: &Request<Incoming>, parts: Vec<Bytes>, etag_stem: String, dump: bool) -> Reply {
     if dump {
         let cat: Vec<u8> = parts.iter().flat_map(|b| b.iter().copied()).collect();
-        let mut r = Reply::new(CacheControl::Immutable, headers::TEXT, vec![Bytes::from(packager::cmaf::dump(&cat))]);
+        let mut r = Reply::new(
+            CacheControl::Immutable,
+            headers::TEXT,
+            vec![Bytes::from(packager::cmaf::dump(&cat))],
+        );
         r.etag = Some(format!("{etag_stem}-txt\""));
         return r;
     }
@@ -471,7 +593,10 @@ fn media_reply(req: &Request<Incoming>, parts: Vec<Bytes>, etag_stem: String, du
 }
 
 fn range_header(req: &Request<Incoming>) -> Option<ByteRange> {
-    req.headers().get(header::RANGE).and_then(|v| v.to_str().ok()).and_then(ByteRange::parse)
+    req.headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(ByteRange::parse)
 }
 
 /// The part a preload hint names (rfc8216bis §4.4.5.3): the next part of the open segment, or
@@ -514,7 +639,11 @@ async fn part_route(
     // Part Limit) — is held the same way rather than answered 404, so that a CDN never caches a
     // miss for a part that appears a few hundred milliseconds later. Beyond that window, or a
     // part past the end of a complete segment, is a short-lived 404.
-    let want = Directive { msn: Some(msn), part: Some(part), ..Directive::default() };
+    let want = Directive {
+        msn: Some(msn),
+        part: Some(part),
+        ..Directive::default()
+    };
     let hold = is_hinted(pos, msn, part) || decide(pos, want) == Decision::Wait;
     if dump || !hold {
         return Err(not_found());
@@ -524,14 +653,23 @@ async fn part_route(
     let mut rx = r.subscribe();
     let mut sd = sh.shutdown.clone();
     let limit = blocking::deadline(s.settings().target_duration);
-    match blocking::wait_until(&mut rx, &mut sd, limit, |p| p.closed || reached(p, msn, part)).await {
+    match blocking::wait_until(&mut rx, &mut sd, limit, |p| {
+        p.closed || reached(p, msn, part)
+    })
+    .await
+    {
         Outcome::Ready(p) => {
             let b = r.part(msn, part).ok_or_else(not_found)?;
             sh.metrics.wake(PublishClock::observe(&cell, &p));
             Ok(media_reply(req, vec![b], stem, false))
         }
-        Outcome::Timeout => Err(Error::Timeout { rendition: rendition.to_owned(), waited_ms: limit.as_millis() as u64 }),
-        Outcome::Shutdown => Err(Error::Unavailable(format!("{stream}/{rendition}: shutting down"))),
+        Outcome::Timeout => Err(Error::Timeout {
+            rendition: rendition.to_owned(),
+            waited_ms: limit.as_millis() as u64,
+        }),
+        Outcome::Shutdown => Err(Error::Unavailable(format!(
+            "{stream}/{rendition}: shutting down"
+        ))),
     }
 }
 
@@ -549,7 +687,12 @@ async fn segment_route(
     let seg = r.segment(msn);
     if let Some(seg) = &seg {
         if seg.complete || dump {
-            return Ok(media_reply(req, seg.parts.clone(), format!("\"{epoch}-{msn}"), dump));
+            return Ok(media_reply(
+                req,
+                seg.parts.clone(),
+                format!("\"{epoch}-{msn}"),
+                dump,
+            ));
         }
     }
     // An open segment, or the one a byte-range preload hint names next (rfc8216bis §6.2.6:
@@ -565,7 +708,9 @@ async fn segment_route(
     }
     let (first, last, status) = match range_header(req) {
         None => (0, None, StatusCode::OK),
-        Some(ByteRange::From { first, last }) if first <= have => (first, last, StatusCode::PARTIAL_CONTENT),
+        Some(ByteRange::From { first, last }) if first <= have => {
+            (first, last, StatusCode::PARTIAL_CONTENT)
+        }
         Some(_) => return Err(Error::RangeNotSatisfiable { len: have }),
     };
     let remaining = last.map(|l| l + 1 - first);
@@ -634,15 +779,23 @@ impl Feed {
                 return None; // the segment is complete and fully sent
             }
             if p.closed {
-                return Some((Err(io::Error::other("rendition stopped before the segment closed")), self));
+                return Some((
+                    Err(io::Error::other(
+                        "rendition stopped before the segment closed",
+                    )),
+                    self,
+                ));
             }
             let metrics = Arc::clone(&self.metrics);
             let g = WaitGuard::new(&metrics);
-            let outcome = blocking::wait_until(&mut self.rx, &mut self.sd, self.limit, |q| *q != seen).await;
+            let outcome =
+                blocking::wait_until(&mut self.rx, &mut self.sd, self.limit, |q| *q != seen).await;
             drop(g);
             match outcome {
                 Outcome::Ready(_) => {}
-                Outcome::Timeout => return Some((Err(io::Error::other("no new part in time")), self)),
+                Outcome::Timeout => {
+                    return Some((Err(io::Error::other("no new part in time")), self))
+                }
                 Outcome::Shutdown => return Some((Err(io::Error::other("shutting down")), self)),
             }
         }
@@ -652,9 +805,16 @@ impl Feed {
 fn finish(sh: &Shared, reply: Reply, req: &Request<Incoming>) -> Response<Body> {
     let head = req.method() == Method::HEAD;
     let mut h = HeaderMap::new();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(reply.content_type));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(reply.content_type),
+    );
     headers::set_cache(&mut h, reply.cache);
-    if let Some(e) = reply.etag.as_deref().and_then(|e| HeaderValue::from_str(e).ok()) {
+    if let Some(e) = reply
+        .etag
+        .as_deref()
+        .and_then(|e| HeaderValue::from_str(e).ok())
+    {
         h.insert(header::ETAG, e);
     }
     if let Some(t) = reply.last_modified {
@@ -671,7 +831,11 @@ fn finish(sh: &Shared, reply: Reply, req: &Request<Incoming>) -> Response<Body> 
     if reply.accept_ranges {
         h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     }
-    if let Some(v) = reply.content_range.as_deref().and_then(|c| HeaderValue::from_str(c).ok()) {
+    if let Some(v) = reply
+        .content_range
+        .as_deref()
+        .and_then(|c| HeaderValue::from_str(c).ok())
+    {
         h.insert(header::CONTENT_RANGE, v);
     }
     // RFC 9110 §13.1.2: If-None-Match naming the current ETag → 304 (GET and HEAD only).
@@ -711,24 +875,34 @@ fn finish(sh: &Shared, reply: Reply, req: &Request<Incoming>) -> Response<Body> 
 }
 
 fn etag_matches(header: &str, etag: &str) -> bool {
-    header.split(',').map(str::trim).any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag))
+    header
+        .split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag))
 }
 
 /// `Accept-Encoding` lists gzip (or `*`) with a non-zero q.
 fn accepts_gzip(h: &HeaderMap) -> bool {
-    h.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(|item| {
-        let mut it = item.split(';');
-        let name = it.next().unwrap_or("").trim();
-        let q_zero = it.any(|p| {
-            let p = p.trim();
-            p.strip_prefix("q=").is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q <= 0.0))
-        });
-        (name.eq_ignore_ascii_case("gzip") || name == "*") && !q_zero
-    })
+    h.get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut it = item.split(';');
+            let name = it.next().unwrap_or("").trim();
+            let q_zero = it.any(|p| {
+                let p = p.trim();
+                p.strip_prefix("q=")
+                    .is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q <= 0.0))
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !q_zero
+        })
 }
 
 fn empty() -> Body {
-    Empty::<Bytes>::new().map_err(|never| match never {}).boxed()
+    Empty::<Bytes>::new()
+        .map_err(|never| match never {})
+        .boxed()
 }
 
 fn parts_body(mut parts: Vec<Bytes>) -> Body {
@@ -736,7 +910,12 @@ fn parts_body(mut parts: Vec<Bytes>) -> Body {
         let b = parts.pop().unwrap_or_default();
         return Full::new(b).map_err(|never| match never {}).boxed();
     }
-    StreamBody::new(stream::iter(parts.into_iter().map(|b| Ok::<_, io::Error>(Frame::data(b))))).boxed()
+    StreamBody::new(stream::iter(
+        parts
+            .into_iter()
+            .map(|b| Ok::<_, io::Error>(Frame::data(b))),
+    ))
+    .boxed()
 }
 
 fn plain_response(status: StatusCode, body: Body) -> Response<Body> {
@@ -753,9 +932,17 @@ fn error_response(e: &Error) -> Response<Body> {
         tracing::debug!(error = %e, "request refused");
     }
     let text = format!("{e}\n");
-    let mut r = plain_response(status, Full::new(Bytes::from(text)).map_err(|never| match never {}).boxed());
+    let mut r = plain_response(
+        status,
+        Full::new(Bytes::from(text))
+            .map_err(|never| match never {})
+            .boxed(),
+    );
     let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(headers::TEXT));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(headers::TEXT),
+    );
     headers::set_cache(h, CacheControl::ShortError);
     if let Error::RangeNotSatisfiable { len } = e {
         if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
@@ -773,7 +960,12 @@ mod tests {
     use super::*;
 
     fn pos(msn: u64, part: Option<u32>, complete: bool) -> Position {
-        Position { msn, part, complete, ..Position::default() }
+        Position {
+            msn,
+            part,
+            complete,
+            ..Position::default()
+        }
     }
 
     #[test]
@@ -847,13 +1039,26 @@ fn home_page(store: &Store) -> String {
 /// `node_modules`, installed by `scripts/setup`). 404 when the directory is not configured or
 /// the file is missing.
 async fn player_file(sh: &Shared, file: &'static str) -> Result<Reply, Error> {
-    let dir = sh.opts.player_dir.as_ref().ok_or_else(|| Error::NotFound("no player page configured".into()))?;
+    let dir = sh
+        .opts
+        .player_dir
+        .as_ref()
+        .ok_or_else(|| Error::NotFound("no player page configured".into()))?;
     let (path, ctype) = match file {
-        "hls.min.js" => (dir.join("node_modules/hls.js/dist/hls.min.js"), headers::JAVASCRIPT),
+        "hls.min.js" => (
+            dir.join("node_modules/hls.js/dist/hls.min.js"),
+            headers::JAVASCRIPT,
+        ),
         "player.js" => (dir.join("page/player.js"), headers::JAVASCRIPT),
         "player.css" => (dir.join("page/player.css"), headers::CSS),
         _ => (dir.join("page/index.html"), headers::HTML),
     };
-    let bytes = tokio::fs::read(&path).await.map_err(|_| Error::NotFound(format!("player file {file} is not installed")))?;
-    Ok(Reply::new(CacheControl::Page, ctype, vec![Bytes::from(bytes)]))
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|_| Error::NotFound(format!("player file {file} is not installed")))?;
+    Ok(Reply::new(
+        CacheControl::Page,
+        ctype,
+        vec![Bytes::from(bytes)],
+    ))
 }

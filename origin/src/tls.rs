@@ -44,16 +44,29 @@ pub enum TlsError {
 pub fn load(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> {
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
         .and_then(|it| it.collect::<Result<_, _>>())
-        .map_err(|e| TlsError::Cert { path: cert.to_owned(), message: e.to_string() })?;
+        .map_err(|e| TlsError::Cert {
+            path: cert.to_owned(),
+            message: e.to_string(),
+        })?;
     if chain.is_empty() {
-        return Err(TlsError::Cert { path: cert.to_owned(), message: "no certificate in the file".into() });
+        return Err(TlsError::Cert {
+            path: cert.to_owned(),
+            message: "no certificate in the file".into(),
+        });
     }
-    let private = PrivateKeyDer::from_pem_file(key).map_err(|e| TlsError::Key { path: key.to_owned(), message: e.to_string() })?;
+    let private = PrivateKeyDer::from_pem_file(key).map_err(|e| TlsError::Key {
+        path: key.to_owned(),
+        message: e.to_string(),
+    })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .and_then(|b| b.with_no_client_auth().with_single_cert(chain, private))
-        .map_err(|e| TlsError::Config { cert: cert.to_owned(), key: key.to_owned(), message: e.to_string() })?;
+        .map_err(|e| TlsError::Config {
+            cert: cert.to_owned(),
+            key: key.to_owned(),
+            message: e.to_string(),
+        })?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }

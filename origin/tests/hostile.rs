@@ -13,7 +13,11 @@ use tokio::net::TcpStream;
 const P: f64 = 0.25;
 
 async fn healthy(a: std::net::SocketAddr) {
-    assert_eq!(get(a, "/healthz").await.status, 200, "origin stopped serving");
+    assert_eq!(
+        get(a, "/healthz").await.status,
+        200,
+        "origin stopped serving"
+    );
 }
 
 /// Reads until the peer closes; returns what arrived, or panics after `limit`.
@@ -108,14 +112,19 @@ async fn oversized_requests_are_refused() {
     assert_eq!(get(a, &long_path).await.status, 414);
     // A 64 KiB header: hyper refuses it (431) or closes the connection; never a 5xx.
     let mut s = TcpStream::connect(a).await.unwrap();
-    let req = format!("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "b".repeat(64 * 1024));
+    let req = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "b".repeat(64 * 1024)
+    );
     let _ = s.write_all(req.as_bytes()).await;
     let got = read_until_closed(&mut s, Duration::from_secs(5)).await;
     let text = String::from_utf8_lossy(&got);
     assert!(got.is_empty() || text.starts_with("HTTP/1.1 431"), "{text}");
     // Garbage instead of HTTP.
     let mut s = TcpStream::connect(a).await.unwrap();
-    s.write_all(b"\x16\x03\x01\x02\x00garbage\r\n\r\n").await.unwrap();
+    s.write_all(b"\x16\x03\x01\x02\x00garbage\r\n\r\n")
+        .await
+        .unwrap();
     let got = read_until_closed(&mut s, Duration::from_secs(5)).await;
     let text = String::from_utf8_lossy(&got);
     assert!(got.is_empty() || text.starts_with("HTTP/1.1 4"), "{text}");
@@ -125,17 +134,24 @@ async fn oversized_requests_are_refused() {
 #[tokio::test]
 async fn slow_and_idle_clients_are_cut() {
     let (store, _stream) = store(1, P, false);
-    let opts = OriginOptions { header_read_timeout: Duration::from_millis(500), ..OriginOptions::default() };
+    let opts = OriginOptions {
+        header_read_timeout: Duration::from_millis(500),
+        ..OriginOptions::default()
+    };
     let origin = start_with(store, opts).await;
     let a = origin.local_addr();
     // Never sends a byte.
     let mut idle = TcpStream::connect(a).await.unwrap();
     // Sends half a request head and stalls (slowloris).
     let mut slow = TcpStream::connect(a).await.unwrap();
-    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
     // Finishes one request, then idles on keep-alive.
     let mut kept = TcpStream::connect(a).await.unwrap();
-    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
     let t = Instant::now();
     let got = read_until_closed(&mut idle, Duration::from_secs(3)).await;
     assert!(got.is_empty());
@@ -151,21 +167,28 @@ async fn slow_and_idle_clients_are_cut() {
 #[tokio::test]
 async fn connections_over_the_limit_are_closed() {
     let (store, _stream) = store(1, P, false);
-    let opts = OriginOptions { max_connections: 4, ..OriginOptions::default() };
+    let opts = OriginOptions {
+        max_connections: 4,
+        ..OriginOptions::default()
+    };
     let origin = start_with(store, opts).await;
     let a = origin.local_addr();
     let mut held = Vec::new();
     for _ in 0..4 {
         let mut s = TcpStream::connect(a).await.unwrap();
         // Keep-alive connections that stay open.
-        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
         let mut buf = [0u8; 512];
         let n = s.read(&mut buf).await.unwrap();
         assert!(n > 0);
         held.push(s);
     }
     let mut extra = TcpStream::connect(a).await.unwrap();
-    let _ = extra.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let _ = extra
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await;
     let got = read_until_closed(&mut extra, Duration::from_secs(2)).await;
     assert!(got.is_empty(), "served beyond the connection limit");
     drop(held);

@@ -30,15 +30,25 @@ async fn blocking_reload_is_answered_when_the_part_is_applied_and_not_before() {
     let v = stream.rendition("v").unwrap();
     let applied = Instant::now();
     part(v, 2, 0, P, 400);
-    let r = tokio::time::timeout(Duration::from_secs(2), waiter).await.expect("released").unwrap();
-    assert!(applied.elapsed() < Duration::from_millis(900), "released {:?} after the part", applied.elapsed());
+    let r = tokio::time::timeout(Duration::from_secs(2), waiter)
+        .await
+        .expect("released")
+        .unwrap();
+    assert!(
+        applied.elapsed() < Duration::from_millis(900),
+        "released {:?} after the part",
+        applied.elapsed()
+    );
     assert_eq!(r.status, 200);
     let text = r.text();
     assert!(text.contains("URI=\"1700000000/2.0.m4s\""), "{text}");
     // B.1: blocking answers are cacheable for 6 target durations.
     assert_eq!(r.header("cache-control"), Some("public, max-age=6"));
     // The next hint is part 1 of segment 2.
-    assert!(text.contains("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"1700000000/2.1.m4s\""), "{text}");
+    assert!(
+        text.contains("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"1700000000/2.1.m4s\""),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -52,12 +62,22 @@ async fn msn_without_part_waits_for_the_whole_segment() {
     for i in 0..N {
         part(v, 2, i, P, 400);
         tokio::time::sleep(Duration::from_millis(100)).await;
-        assert!(!waiter.is_finished(), "answered after part {i}, before segment 2 closed");
+        assert!(
+            !waiter.is_finished(),
+            "answered after part {i}, before segment 2 closed"
+        );
     }
     close(v, 2, N, P);
-    let r = tokio::time::timeout(Duration::from_secs(2), waiter).await.expect("released").unwrap();
+    let r = tokio::time::timeout(Duration::from_secs(2), waiter)
+        .await
+        .expect("released")
+        .unwrap();
     assert_eq!(r.status, 200);
-    assert!(r.text().contains("#EXTINF:1.00000,\n1700000000/2.m4s"), "{}", r.text());
+    assert!(
+        r.text().contains("#EXTINF:1.00000,\n1700000000/2.m4s"),
+        "{}",
+        r.text()
+    );
 }
 
 #[tokio::test]
@@ -75,7 +95,10 @@ async fn too_far_ahead_is_400_at_once() {
     let addr = origin.local_addr();
     let w = tokio::spawn(async move { get(addr, &media("?_HLS_msn=3&_HLS_part=0")).await });
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!w.is_finished(), "a request inside the window was answered at once");
+    assert!(
+        !w.is_finished(),
+        "a request inside the window was answered at once"
+    );
     w.abort();
 }
 
@@ -88,7 +111,10 @@ async fn blocked_request_gets_503_after_three_target_durations() {
     let r = get(origin.local_addr(), &media("?_HLS_msn=2&_HLS_part=1")).await;
     let waited = t.elapsed();
     assert_eq!(r.status, 503);
-    assert!(waited >= Duration::from_millis(2900) && waited < Duration::from_secs(5), "{waited:?}");
+    assert!(
+        waited >= Duration::from_millis(2900) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
     assert_eq!(r.header("cache-control"), Some("public, max-age=1"));
     assert_eq!(r.header("retry-after"), Some("1"));
 }
@@ -102,7 +128,10 @@ async fn ended_rendition_releases_waiters_with_the_final_playlist() {
     let waiter = tokio::spawn(async move { get(addr, &media("?_HLS_msn=2&_HLS_part=0")).await });
     tokio::time::sleep(Duration::from_millis(200)).await;
     stream.close();
-    let r = tokio::time::timeout(Duration::from_secs(1), waiter).await.expect("released promptly").unwrap();
+    let r = tokio::time::timeout(Duration::from_secs(1), waiter)
+        .await
+        .expect("released promptly")
+        .unwrap();
     assert_eq!(r.status, 200);
     assert!(r.text().ends_with("#EXT-X-ENDLIST\n"), "{}", r.text());
 }
@@ -113,20 +142,32 @@ async fn preload_hint_part_is_held_and_sent_whole() {
     fill(&stream, 2, N, P);
     let origin = start(store).await;
     let mut s = TcpStream::connect(origin.local_addr()).await.unwrap();
-    s.write_all(format!("GET /live/v/{EPOCH}/2.0.m4s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
+    s.write_all(
+        format!("GET /live/v/{EPOCH}/2.0.m4s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    )
+    .await
+    .unwrap();
     let mut buf = [0u8; 1];
     let early = tokio::time::timeout(Duration::from_millis(400), s.read(&mut buf)).await;
-    assert!(early.is_err(), "a byte arrived before the part was complete: {early:?}");
+    assert!(
+        early.is_err(),
+        "a byte arrived before the part was complete: {early:?}"
+    );
     part(stream.rendition("v").unwrap(), 2, 0, P, 5000);
     let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(2), s.read_to_end(&mut raw)).await.unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(2), s.read_to_end(&mut raw))
+        .await
+        .unwrap()
+        .unwrap();
     let r = parse(&raw, false);
     assert_eq!(r.status, 200);
     assert_eq!(r.body, part_bytes(2, 0, 5000).to_vec());
     assert_eq!(r.header("content-length"), Some("5000"));
-    assert_eq!(r.header("cache-control"), Some("public, max-age=31536000, immutable"));
+    assert_eq!(
+        r.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
 }
 
 #[tokio::test]
@@ -152,7 +193,10 @@ async fn parts_far_ahead_or_past_a_segment_end_are_404_and_near_ones_are_held() 
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(!pending.is_finished(), "2.1 answered when only 2.0 existed");
     part(r, 2, 1, P, 5000);
-    let resp = tokio::time::timeout(Duration::from_secs(2), pending).await.unwrap().unwrap();
+    let resp = tokio::time::timeout(Duration::from_secs(2), pending)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(resp.status, 200);
     assert_eq!(resp.body, part_bytes(2, 1, 5000).to_vec());
 }
@@ -161,7 +205,9 @@ async fn parts_far_ahead_or_past_a_segment_end_are_404_and_near_ones_are_held() 
 async fn read_chunk(s: &mut TcpStream, pending: &mut Vec<u8>) -> Vec<u8> {
     loop {
         if let Some(nl) = pending.windows(2).position(|w| w == b"\r\n") {
-            let size = usize::from_str_radix(std::str::from_utf8(&pending[..nl]).unwrap().trim(), 16).unwrap();
+            let size =
+                usize::from_str_radix(std::str::from_utf8(&pending[..nl]).unwrap().trim(), 16)
+                    .unwrap();
             if pending.len() >= nl + 2 + size + 2 {
                 let data = pending[nl + 2..nl + 2 + size].to_vec();
                 pending.drain(..nl + 2 + size + 2);
@@ -169,7 +215,10 @@ async fn read_chunk(s: &mut TcpStream, pending: &mut Vec<u8>) -> Vec<u8> {
             }
         }
         let mut buf = [0u8; 65536];
-        let n = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf)).await.expect("chunk in time").unwrap();
+        let n = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf))
+            .await
+            .expect("chunk in time")
+            .unwrap();
         assert!(n > 0, "connection closed mid-stream");
         pending.extend_from_slice(&buf[..n]);
     }
@@ -185,7 +234,10 @@ async fn read_head(s: &mut TcpStream) -> (common::Resp, Vec<u8>) {
             return (parse(&head, true), rest);
         }
         let mut buf = [0u8; 4096];
-        let n = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf)).await.expect("head in time").unwrap();
+        let n = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf))
+            .await
+            .expect("head in time")
+            .unwrap();
         assert!(n > 0);
         raw.extend_from_slice(&buf[..n]);
     }
@@ -200,21 +252,38 @@ async fn byterange_hint_streams_each_part_when_complete() {
     let origin = start(store).await;
     // The playlist's hint names the open segment at its current length.
     let pl = get(origin.local_addr(), &media("")).await.text();
-    assert!(pl.contains(&format!("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"{EPOCH}/1.m4s\",BYTERANGE-START=400")), "{pl}");
+    assert!(
+        pl.contains(&format!(
+            "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"{EPOCH}/1.m4s\",BYTERANGE-START=400"
+        )),
+        "{pl}"
+    );
     let mut s = TcpStream::connect(origin.local_addr()).await.unwrap();
-    s.write_all(format!("GET /live/v/{EPOCH}/1.m4s HTTP/1.1\r\nHost: x\r\nRange: bytes=400-\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
+    s.write_all(
+        format!("GET /live/v/{EPOCH}/1.m4s HTTP/1.1\r\nHost: x\r\nRange: bytes=400-\r\n\r\n")
+            .as_bytes(),
+    )
+    .await
+    .unwrap();
     let (head, mut pending) = read_head(&mut s).await;
     assert_eq!(head.status, 206);
     assert_eq!(head.header("transfer-encoding"), Some("chunked"));
     assert!(pending.is_empty());
     let mut b = [0u8; 1];
-    assert!(tokio::time::timeout(Duration::from_millis(300), s.read(&mut b)).await.is_err(), "bytes before part 1.1");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), s.read(&mut b))
+            .await
+            .is_err(),
+        "bytes before part 1.1"
+    );
     for i in 1..N {
         part(v, 1, i, P, 400 + 10 * i as usize);
         let chunk = read_chunk(&mut s, &mut pending).await;
-        assert_eq!(chunk, part_bytes(1, i, 400 + 10 * i as usize).to_vec(), "part {i} not sent whole");
+        assert_eq!(
+            chunk,
+            part_bytes(1, i, 400 + 10 * i as usize).to_vec(),
+            "part {i} not sent whole"
+        );
     }
     close(v, 1, N, P);
     let end = read_chunk(&mut s, &mut pending).await;
@@ -234,7 +303,10 @@ async fn open_segment_plain_get_streams_to_the_end() {
         part(v, 0, i, P, 400 + 10 * i as usize);
     }
     close(v, 0, N, P);
-    let r = tokio::time::timeout(Duration::from_secs(2), whole).await.unwrap().unwrap();
+    let r = tokio::time::timeout(Duration::from_secs(2), whole)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(r.status, 200);
     assert_eq!(r.body, segment_bytes(0, N));
 }
@@ -255,7 +327,10 @@ async fn delta_update_skips_old_segments() {
     assert!(!d.contains(&format!("{EPOCH}/1.m4s\n")), "{d}");
     assert!(d.contains(&format!("{EPOCH}/7.m4s\n")), "{d}");
     // The rendition report names the other rendition with a relative URI (§4.4.5.4).
-    assert!(d.contains("#EXT-X-RENDITION-REPORT:URI=\"../a/index.m3u8\",LAST-MSN=7,LAST-PART=3"), "{d}");
+    assert!(
+        d.contains("#EXT-X-RENDITION-REPORT:URI=\"../a/index.m3u8\",LAST-MSN=7,LAST-PART=3"),
+        "{d}"
+    );
 }
 
 #[tokio::test]
@@ -265,21 +340,81 @@ async fn every_route_states_its_headers() {
     let origin = start(store).await;
     let imm = "public, max-age=31536000, immutable";
     let table: Vec<(String, u16, &str, &str)> = vec![
-        ("/live/master.m3u8".into(), 200, "application/vnd.apple.mpegurl", "public, max-age=1"),
-        (media(""), 200, "application/vnd.apple.mpegurl", "public, max-age=1"),
-        (media("?_HLS_msn=1&_HLS_part=0"), 200, "application/vnd.apple.mpegurl", "public, max-age=12"),
+        (
+            "/live/master.m3u8".into(),
+            200,
+            "application/vnd.apple.mpegurl",
+            "public, max-age=1",
+        ),
+        (
+            media(""),
+            200,
+            "application/vnd.apple.mpegurl",
+            "public, max-age=1",
+        ),
+        (
+            media("?_HLS_msn=1&_HLS_part=0"),
+            200,
+            "application/vnd.apple.mpegurl",
+            "public, max-age=12",
+        ),
         (format!("/live/v/{EPOCH}/init-0.mp4"), 200, "video/mp4", imm),
         (format!("/live/v/{EPOCH}/1.2.m4s"), 200, "video/mp4", imm),
         (format!("/live/v/{EPOCH}/1.m4s"), 200, "video/mp4", imm),
-        (format!("/live/v/{EPOCH}/1.2.m4s.txt"), 200, "text/plain; charset=utf-8", imm),
-        (format!("/live/v/{EPOCH}/init-0.mp4.txt"), 200, "text/plain; charset=utf-8", imm),
-        (format!("/live/v/{EPOCH}/1.m4s.txt"), 200, "text/plain; charset=utf-8", imm),
-        ("/healthz".into(), 200, "text/plain; charset=utf-8", "no-store"),
-        ("/metrics".into(), 200, "text/plain; version=0.0.4; charset=utf-8", "no-store"),
-        ("/nope/master.m3u8".into(), 404, "text/plain; charset=utf-8", "public, max-age=1"),
-        (format!("/live/v/{EPOCH}/99.m4s"), 404, "text/plain; charset=utf-8", "public, max-age=1"),
-        ("/live/v/1/1.m4s".into(), 404, "text/plain; charset=utf-8", "public, max-age=1"),
-        (media("?_HLS_part=1"), 400, "text/plain; charset=utf-8", "public, max-age=1"),
+        (
+            format!("/live/v/{EPOCH}/1.2.m4s.txt"),
+            200,
+            "text/plain; charset=utf-8",
+            imm,
+        ),
+        (
+            format!("/live/v/{EPOCH}/init-0.mp4.txt"),
+            200,
+            "text/plain; charset=utf-8",
+            imm,
+        ),
+        (
+            format!("/live/v/{EPOCH}/1.m4s.txt"),
+            200,
+            "text/plain; charset=utf-8",
+            imm,
+        ),
+        (
+            "/healthz".into(),
+            200,
+            "text/plain; charset=utf-8",
+            "no-store",
+        ),
+        (
+            "/metrics".into(),
+            200,
+            "text/plain; version=0.0.4; charset=utf-8",
+            "no-store",
+        ),
+        (
+            "/nope/master.m3u8".into(),
+            404,
+            "text/plain; charset=utf-8",
+            "public, max-age=1",
+        ),
+        (
+            format!("/live/v/{EPOCH}/99.m4s"),
+            404,
+            "text/plain; charset=utf-8",
+            "public, max-age=1",
+        ),
+        (
+            "/live/v/1/1.m4s".into(),
+            404,
+            "text/plain; charset=utf-8",
+            "public, max-age=1",
+        ),
+        (
+            media("?_HLS_part=1"),
+            400,
+            "text/plain; charset=utf-8",
+            "public, max-age=1",
+        ),
     ];
     for (path, status, ctype, cache) in table {
         let r = get(origin.local_addr(), &path).await;
@@ -287,30 +422,64 @@ async fn every_route_states_its_headers() {
         assert_eq!(r.header("content-type"), Some(ctype), "{path}");
         assert_eq!(r.header("cache-control"), Some(cache), "{path}");
         assert_eq!(r.header("access-control-allow-origin"), Some("*"), "{path}");
-        assert!(r.header("access-control-expose-headers").is_some_and(|v| v.contains("Content-Range")), "{path}");
+        assert!(
+            r.header("access-control-expose-headers")
+                .is_some_and(|v| v.contains("Content-Range")),
+            "{path}"
+        );
         if ctype.starts_with("application/vnd.apple") {
             assert_eq!(r.header("vary"), Some("Accept-Encoding"), "{path}");
-            assert!(r.header("etag").is_some() && r.header("last-modified").is_some(), "{path}");
+            assert!(
+                r.header("etag").is_some() && r.header("last-modified").is_some(),
+                "{path}"
+            );
         }
         if ctype == "video/mp4" {
             assert_eq!(r.header("accept-ranges"), Some("bytes"), "{path}");
             assert!(r.header("etag").is_some(), "{path}");
         }
     }
-    let dump = get(origin.local_addr(), &format!("/live/v/{EPOCH}/1.2.m4s.txt")).await.text();
-    assert!(dump.contains("moof size=16") && dump.contains("mdat size="), "{dump}");
+    let dump = get(origin.local_addr(), &format!("/live/v/{EPOCH}/1.2.m4s.txt"))
+        .await
+        .text();
+    assert!(
+        dump.contains("moof size=16") && dump.contains("mdat size="),
+        "{dump}"
+    );
     let seg = get(origin.local_addr(), &format!("/live/v/{EPOCH}/1.m4s")).await;
     assert_eq!(seg.body, segment_bytes(1, N));
-    let pre = request(origin.local_addr(), "OPTIONS", &media(""), &[("Origin", "https://player.example"), ("Access-Control-Request-Method", "GET")]).await;
+    let pre = request(
+        origin.local_addr(),
+        "OPTIONS",
+        &media(""),
+        &[
+            ("Origin", "https://player.example"),
+            ("Access-Control-Request-Method", "GET"),
+        ],
+    )
+    .await;
     assert_eq!(pre.status, 204);
     assert_eq!(pre.header("access-control-allow-origin"), Some("*"));
-    assert!(pre.header("access-control-allow-methods").is_some_and(|m| m.contains("GET")));
-    assert!(pre.header("access-control-allow-headers").is_some_and(|m| m.contains("Range")));
+    assert!(pre
+        .header("access-control-allow-methods")
+        .is_some_and(|m| m.contains("GET")));
+    assert!(pre
+        .header("access-control-allow-headers")
+        .is_some_and(|m| m.contains("Range")));
     let mv = get(origin.local_addr(), "/live/master.m3u8").await.text();
     // BANDWIDTH is measured from the stored segments (video + audio), not the configured rate.
-    assert!(mv.contains("CODECS=\"avc1.64001f,mp4a.40.2\",RESOLUTION=640x360"), "{mv}");
-    assert!(mv.contains("#EXT-X-STREAM-INF:BANDWIDTH=") && mv.contains("AUDIO=\"audio\""), "{mv}");
-    assert!(mv.contains("#EXT-X-MEDIA:TYPE=AUDIO,") && mv.contains("GROUP-ID=\"audio\""), "{mv}");
+    assert!(
+        mv.contains("CODECS=\"avc1.64001f,mp4a.40.2\",RESOLUTION=640x360"),
+        "{mv}"
+    );
+    assert!(
+        mv.contains("#EXT-X-STREAM-INF:BANDWIDTH=") && mv.contains("AUDIO=\"audio\""),
+        "{mv}"
+    );
+    assert!(
+        mv.contains("#EXT-X-MEDIA:TYPE=AUDIO,") && mv.contains("GROUP-ID=\"audio\""),
+        "{mv}"
+    );
 }
 
 #[tokio::test]
@@ -335,25 +504,42 @@ async fn conditional_get_head_range_gzip() {
     let h = request(a, "HEAD", &seg, &[]).await;
     assert_eq!(h.status, 200);
     assert!(h.body.is_empty());
-    assert_eq!(h.header("content-length"), Some(segment_bytes(1, N).len().to_string().as_str()));
+    assert_eq!(
+        h.header("content-length"),
+        Some(segment_bytes(1, N).len().to_string().as_str())
+    );
     // Range on a complete segment (crossing a part boundary), suffix, and unsatisfiable.
     let whole = segment_bytes(1, N);
     let r = request(a, "GET", &seg, &[("Range", "bytes=390-829")]).await;
     assert_eq!(r.status, 206);
-    assert_eq!(r.header("content-range"), Some(format!("bytes 390-829/{}", whole.len()).as_str()));
+    assert_eq!(
+        r.header("content-range"),
+        Some(format!("bytes 390-829/{}", whole.len()).as_str())
+    );
     assert_eq!(r.body, whole[390..830].to_vec());
     let r = request(a, "GET", &seg, &[("Range", "bytes=-10")]).await;
     assert_eq!(r.body, whole[whole.len() - 10..].to_vec());
-    let r = request(a, "GET", &seg, &[("Range", &format!("bytes={}-", whole.len()))]).await;
+    let r = request(
+        a,
+        "GET",
+        &seg,
+        &[("Range", &format!("bytes={}-", whole.len()))],
+    )
+    .await;
     assert_eq!(r.status, 416);
-    assert_eq!(r.header("content-range"), Some(format!("bytes */{}", whole.len()).as_str()));
+    assert_eq!(
+        r.header("content-range"),
+        Some(format!("bytes */{}", whole.len()).as_str())
+    );
     // gzip.
     let plain = get(a, &media("")).await;
     let gz = request(a, "GET", &media(""), &[("Accept-Encoding", "gzip, br")]).await;
     assert_eq!(gz.header("content-encoding"), Some("gzip"));
     assert_ne!(gz.header("etag"), plain.header("etag"));
     let mut text = String::new();
-    flate2::read::GzDecoder::new(&gz.body[..]).read_to_string(&mut text).unwrap();
+    flate2::read::GzDecoder::new(&gz.body[..])
+        .read_to_string(&mut text)
+        .unwrap();
     assert_eq!(text, plain.text());
 }
 
@@ -363,8 +549,9 @@ async fn metrics_count_requests_waiters_and_cache() {
     fill(&stream, 2, N, P);
     let origin = start(store).await;
     let a = origin.local_addr();
-    let waiters: Vec<_> =
-        (0..20).map(|_| tokio::spawn(async move { get(a, &media("?_HLS_msn=2&_HLS_part=0")).await })).collect();
+    let waiters: Vec<_> = (0..20)
+        .map(|_| tokio::spawn(async move { get(a, &media("?_HLS_msn=2&_HLS_part=0")).await }))
+        .collect();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let m = get(a, "/metrics").await.text();
     assert!(m.contains("llhls_requests_waiting 20"), "{m}");
@@ -373,13 +560,22 @@ async fn metrics_count_requests_waiters_and_cache() {
         assert_eq!(w.await.unwrap().status, 200);
     }
     let m = get(a, "/metrics").await.text();
-    assert!(m.contains("llhls_requests_total{route=\"media\",status=\"200\"} 20"), "{m}");
+    assert!(
+        m.contains("llhls_requests_total{route=\"media\",status=\"200\"} 20"),
+        "{m}"
+    );
     assert!(m.contains("llhls_requests_waiting 0"), "{m}");
     assert!(m.contains("llhls_wake_delay_seconds_count 20"), "{m}");
     // 20 waiters woken by one part: one render.
     assert!(m.contains("llhls_playlist_renders_total 1\n"), "{m}");
-    assert!(m.contains("llhls_last_msn{stream=\"live\",rendition=\"v\"} 2"), "{m}");
-    assert!(m.contains("llhls_last_part{stream=\"live\",rendition=\"v\"} 0"), "{m}");
+    assert!(
+        m.contains("llhls_last_msn{stream=\"live\",rendition=\"v\"} 2"),
+        "{m}"
+    );
+    assert!(
+        m.contains("llhls_last_part{stream=\"live\",rendition=\"v\"} 0"),
+        "{m}"
+    );
     assert_eq!(get(a, "/healthz").await.text(), "ok\n");
 }
 
@@ -394,8 +590,15 @@ async fn graceful_shutdown_answers_waiters_and_stops() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let t = Instant::now();
     origin.shutdown().await;
-    assert!(t.elapsed() < Duration::from_secs(2), "shutdown took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "shutdown took {:?}",
+        t.elapsed()
+    );
     assert_eq!(playlist.await.unwrap().status, 503);
     assert_eq!(held.await.unwrap().status, 503);
-    assert!(TcpStream::connect(a).await.is_err(), "still accepting after shutdown");
+    assert!(
+        TcpStream::connect(a).await.is_err(),
+        "still accepting after shutdown"
+    );
 }

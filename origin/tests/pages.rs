@@ -14,7 +14,11 @@ async fn home_lists_streams_with_player_links() {
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
     assert_eq!(r.header("cache-control"), Some("no-cache"));
-    assert!(r.text().contains("/player/?src=/live/master.m3u8"), "{}", r.text());
+    assert!(
+        r.text().contains("/player/?src=/live/master.m3u8"),
+        "{}",
+        r.text()
+    );
     // Without a player directory the page is simply not there (short-lived 404).
     let p = get(origin.local_addr(), "/player/").await;
     assert_eq!(p.status, 404);
@@ -28,20 +32,47 @@ async fn player_files_come_from_the_configured_directory_only() {
     std::fs::create_dir_all(dir.path().join("node_modules/hls.js/dist")).unwrap();
     std::fs::write(dir.path().join("page/index.html"), "<html>player</html>").unwrap();
     std::fs::write(dir.path().join("page/player.js"), "console.log(1)").unwrap();
-    std::fs::write(dir.path().join("node_modules/hls.js/dist/hls.min.js"), "var Hls").unwrap();
+    std::fs::write(
+        dir.path().join("node_modules/hls.js/dist/hls.min.js"),
+        "var Hls",
+    )
+    .unwrap();
     std::fs::write(dir.path().join("page/secret.txt"), "no").unwrap();
     let (store, _stream) = store(2, 1.0 / 3.0, false);
-    let opts = OriginOptions { player_dir: Some(dir.path().to_owned()), ..OriginOptions::default() };
+    let opts = OriginOptions {
+        player_dir: Some(dir.path().to_owned()),
+        ..OriginOptions::default()
+    };
     let origin = start_with(store, opts).await;
     let a = origin.local_addr();
     for (path, ctype, body) in [
-        ("/player/", "text/html; charset=utf-8", "<html>player</html>"),
-        ("/player/index.html", "text/html; charset=utf-8", "<html>player</html>"),
-        ("/player/player.js", "text/javascript; charset=utf-8", "console.log(1)"),
-        ("/player/hls.min.js", "text/javascript; charset=utf-8", "var Hls"),
+        (
+            "/player/",
+            "text/html; charset=utf-8",
+            "<html>player</html>",
+        ),
+        (
+            "/player/index.html",
+            "text/html; charset=utf-8",
+            "<html>player</html>",
+        ),
+        (
+            "/player/player.js",
+            "text/javascript; charset=utf-8",
+            "console.log(1)",
+        ),
+        (
+            "/player/hls.min.js",
+            "text/javascript; charset=utf-8",
+            "var Hls",
+        ),
     ] {
         let r = get(a, path).await;
-        assert_eq!((r.status, r.header("content-type")), (200, Some(ctype)), "{path}");
+        assert_eq!(
+            (r.status, r.header("content-type")),
+            (200, Some(ctype)),
+            "{path}"
+        );
         assert_eq!(r.text(), body, "{path}");
         assert_eq!(r.header("cache-control"), Some("no-cache"), "{path}");
     }

@@ -18,26 +18,50 @@ async fn https_serves_http2_and_http1_by_alpn() {
     std::fs::write(&cert_path, cert.pem()).unwrap();
     std::fs::write(&key_path, key.serialize_pem()).unwrap();
     let tls = origin::tls::load(&cert_path, &key_path).unwrap();
-    let opts = OriginOptions { tls: Some(tls), ..OriginOptions::default() };
-    let server = Origin::bind("127.0.0.1:0".parse().unwrap(), Store::new(), opts).await.unwrap();
+    let opts = OriginOptions {
+        tls: Some(tls),
+        ..OriginOptions::default()
+    };
+    let server = Origin::bind("127.0.0.1:0".parse().unwrap(), Store::new(), opts)
+        .await
+        .unwrap();
     let url = format!("https://127.0.0.1:{}/healthz", server.local_addr().port());
     for (flag, want) in [("--http2", "2"), ("--http1.1", "1.1")] {
         let cert = cert_path.clone();
         let url2 = url.clone();
         let out = tokio::task::spawn_blocking(move || {
-            Command::new("curl").args(["-sS", "--max-time", "10", "--cacert"]).arg(&cert).args([flag, "-w", "\n%{http_version}", &url2]).output()
+            Command::new("curl")
+                .args(["-sS", "--max-time", "10", "--cacert"])
+                .arg(&cert)
+                .args([flag, "-w", "\n%{http_version}", &url2])
+                .output()
         })
         .await
         .unwrap()
         .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "curl {flag}: {}", String::from_utf8_lossy(&out.stderr));
-        assert_eq!(text.trim_end().rsplit('\n').next(), Some(want), "{flag}: {text}");
+        assert!(
+            out.status.success(),
+            "curl {flag}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            text.trim_end().rsplit('\n').next(),
+            Some(want),
+            "{flag}: {text}"
+        );
         assert!(text.starts_with("ok"), "{text}");
     }
     // Plain HTTP on the TLS port is refused, not served.
     let plain = format!("http://127.0.0.1:{}/healthz", server.local_addr().port());
-    let out = tokio::task::spawn_blocking(move || Command::new("curl").args(["-sS", "--max-time", "5", &plain]).output()).await.unwrap().unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("curl")
+            .args(["-sS", "--max-time", "5", &plain])
+            .output()
+    })
+    .await
+    .unwrap()
+    .unwrap();
     assert!(!String::from_utf8_lossy(&out.stdout).starts_with("ok"));
     server.shutdown().await;
 }
@@ -46,7 +70,9 @@ async fn https_serves_http2_and_http1_by_alpn() {
 fn a_missing_or_bad_certificate_is_an_error_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("none.pem");
-    let err = origin::tls::load(&missing, &missing).unwrap_err().to_string();
+    let err = origin::tls::load(&missing, &missing)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("none.pem"), "{err}");
     let junk = dir.path().join("junk.pem");
     std::fs::write(&junk, "not a certificate").unwrap();

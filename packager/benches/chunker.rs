@@ -12,9 +12,14 @@ const SECONDS: usize = 10;
 
 fn track() -> TrackInfo {
     TrackInfo {
-        kind: MediaKind::Video { width: 1920, height: 1080 },
+        kind: MediaKind::Video {
+            width: 1920,
+            height: 1080,
+        },
         codec: CodecConfig::Avc {
-            sps: vec![Bytes::from_static(&[0x67, 0x64, 0x00, 0x28, 0xac, 0xd9, 0x40, 0x78])],
+            sps: vec![Bytes::from_static(&[
+                0x67, 0x64, 0x00, 0x28, 0xac, 0xd9, 0x40, 0x78,
+            ])],
             pps: vec![Bytes::from_static(&[0x68, 0xeb, 0xe3, 0xcb])],
         },
         timescale: 90000,
@@ -34,7 +39,14 @@ fn samples() -> Vec<EncodedSample> {
             let mut data = vec![0x5au8; size];
             data[..4].copy_from_slice(&((size - 4) as u32).to_be_bytes());
             let dts = i as i64 * 3000;
-            EncodedSample { dts, pts: dts + 3000, duration: 3000, sync, data: Bytes::from(data), wallclock_ms: None }
+            EncodedSample {
+                dts,
+                pts: dts + 3000,
+                duration: 3000,
+                sync,
+                data: Bytes::from(data),
+                wallclock_ms: None,
+            }
         })
         .collect()
 }

@@ -13,7 +13,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::cmaf::{Chunker, ChunkerConfig, Event};
 use crate::config::StreamConfig;
 use crate::playlist::{rules, Skip};
-use crate::store::{DiskError, Rendition, RenditionDir, RenditionInfo, RenditionKind, Stream, StreamSettings};
+use crate::store::{
+    DiskError, Rendition, RenditionDir, RenditionInfo, RenditionKind, Stream, StreamSettings,
+};
 use crate::transcode::{self, Feed, Pipeline, RenditionFeed};
 
 /// How a stream is run, beyond its config.
@@ -117,21 +119,35 @@ pub fn start(config: &StreamConfig, options: &Options) -> Result<LiveStream, Err
         // close at the first IDR at or after the segment target, and IDRs are forced there.
         target_duration: rules::target_duration(config.segment_target),
         part_target: config.part_target,
-        window_segments: if options.keep_all { usize::MAX } else { config.window as usize },
+        window_segments: if options.keep_all {
+            usize::MAX
+        } else {
+            config.window as usize
+        },
         byterange_parts: config.byterange_parts,
         first_msn: 0,
     };
     let stream = match &options.storage {
-        Some(root) => Stream::with_disk(settings, infos, root)
-            .map_err(|source| Error::Disk { stream: config.name.clone(), source })?,
+        Some(root) => Stream::with_disk(settings, infos, root).map_err(|source| Error::Disk {
+            stream: config.name.clone(),
+            source,
+        })?,
         None => Stream::new(settings, infos),
     };
     stream.set_ingest_metrics(pipeline.metrics());
-    let chunker = ChunkerConfig { part_target: config.part_target, segment_target: config.segment_target, ..ChunkerConfig::default() };
+    let chunker = ChunkerConfig {
+        part_target: config.part_target,
+        segment_target: config.segment_target,
+        ..ChunkerConfig::default()
+    };
     let packagers = feeds
         .into_iter()
         .map(|feed| {
-            let rendition = Arc::clone(stream.rendition(&feed.name).expect("rendition made from this feed"));
+            let rendition = Arc::clone(
+                stream
+                    .rendition(&feed.name)
+                    .expect("rendition made from this feed"),
+            );
             let stream = Arc::clone(&stream);
             let chunker = ChunkerConfig {
                 first_msn: rendition.next_msn(),
@@ -145,19 +161,38 @@ pub fn start(config: &StreamConfig, options: &Options) -> Result<LiveStream, Err
                 .expect("spawn packaging thread")
         })
         .collect();
-    Ok(LiveStream { stream, pipeline: Some(pipeline), packagers })
+    Ok(LiveStream {
+        stream,
+        pipeline: Some(pipeline),
+        packagers,
+    })
 }
 
 fn rendition_info(feed: &RenditionFeed) -> RenditionInfo {
     match feed.kind {
-        transcode::RenditionKind::Video { width, height, frame_rate, bitrate, .. } => RenditionInfo {
+        transcode::RenditionKind::Video {
+            width,
+            height,
+            frame_rate,
+            bitrate,
+            ..
+        } => RenditionInfo {
             name: feed.name.clone(),
-            kind: RenditionKind::Video { width, height, frame_rate: frame_rate.fps() },
+            kind: RenditionKind::Video {
+                width,
+                height,
+                frame_rate: frame_rate.fps(),
+            },
             nominal_bitrate: bitrate,
         },
-        transcode::RenditionKind::Audio { channels, bitrate, .. } => RenditionInfo {
+        transcode::RenditionKind::Audio {
+            channels, bitrate, ..
+        } => RenditionInfo {
             name: feed.name.clone(),
-            kind: RenditionKind::Audio { channels, language: "und".into() },
+            kind: RenditionKind::Audio {
+                channels,
+                language: "und".into(),
+            },
             nominal_bitrate: bitrate,
         },
     }
@@ -165,7 +200,10 @@ fn rendition_info(feed: &RenditionFeed) -> RenditionInfo {
 
 /// The epoch a previous run left on disk, if every rendition agrees on it (a resume).
 fn saved_epoch(root: &Path, stream: &str, infos: &[RenditionInfo]) -> Option<u64> {
-    let epochs: Vec<Option<u64>> = infos.iter().map(|i| RenditionDir::saved_epoch(root, stream, &i.name)).collect();
+    let epochs: Vec<Option<u64>> = infos
+        .iter()
+        .map(|i| RenditionDir::saved_epoch(root, stream, &i.name))
+        .collect();
     let first = (*epochs.first()?)?;
     epochs.iter().all(|e| *e == Some(first)).then_some(first)
 }
@@ -179,7 +217,9 @@ pub fn probe_duration(url: &str) -> Option<f64> {
 }
 
 fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// The packaging loop of one rendition, until its feed ends.
@@ -187,7 +227,13 @@ fn now_secs() -> u64 {
 /// Policy for bad samples: the chunker rejects them with a typed error; the sample is
 /// dropped, the first error is logged with its context and later ones are counted, so that
 /// one corrupt packet never stops a stream or loses what was published.
-pub fn package(mut feed: RenditionFeed, stream: &Stream, rendition: &Rendition, config: ChunkerConfig, write_playlists: bool) {
+pub fn package(
+    mut feed: RenditionFeed,
+    stream: &Stream,
+    rendition: &Rendition,
+    config: ChunkerConfig,
+    write_playlists: bool,
+) {
     let mut chunker = Chunker::new(config);
     let mut rejected = 0u64;
     while let Some(item) = feed.rx.blocking_recv() {
@@ -214,7 +260,12 @@ pub fn package(mut feed: RenditionFeed, stream: &Stream, rendition: &Rendition, 
     }
     drain(&mut chunker, stream, rendition, write_playlists);
     if rejected > 0 {
-        tracing::warn!(stream = stream.name(), rendition = rendition.name(), rejected, "samples rejected in total");
+        tracing::warn!(
+            stream = stream.name(),
+            rendition = rendition.name(),
+            rejected,
+            "samples rejected in total"
+        );
     }
     rendition.close();
     if write_playlists {

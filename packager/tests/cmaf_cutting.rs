@@ -17,17 +17,72 @@ struct Case {
 
 fn cases() -> Vec<Case> {
     vec![
-        Case { name: "25fps", track: avc_track(90000), durations: &[3600], gop: 50 },
-        Case { name: "29.97fps", track: avc_track(90000), durations: &[3003], gop: 60 },
-        Case { name: "29.97fps/30000", track: avc_track(30000), durations: &[1001], gop: 60 },
-        Case { name: "30fps", track: avc_track(90000), durations: &[3000], gop: 60 },
-        Case { name: "50fps", track: avc_track(90000), durations: &[1800], gop: 100 },
-        Case { name: "59.94fps", track: avc_track(90000), durations: &[1501, 1502], gop: 120 },
-        Case { name: "60fps", track: avc_track(90000), durations: &[1500], gop: 120 },
-        Case { name: "30fps/15360", track: avc_track(15360), durations: &[512], gop: 60 },
-        Case { name: "25fps irregular gop", track: avc_track(90000), durations: &[3600], gop: 37 },
-        Case { name: "aac 44.1k", track: aac_track(44100), durations: &[1024], gop: 1 },
-        Case { name: "aac 48k", track: aac_track(48000), durations: &[1024], gop: 1 },
+        Case {
+            name: "25fps",
+            track: avc_track(90000),
+            durations: &[3600],
+            gop: 50,
+        },
+        Case {
+            name: "29.97fps",
+            track: avc_track(90000),
+            durations: &[3003],
+            gop: 60,
+        },
+        Case {
+            name: "29.97fps/30000",
+            track: avc_track(30000),
+            durations: &[1001],
+            gop: 60,
+        },
+        Case {
+            name: "30fps",
+            track: avc_track(90000),
+            durations: &[3000],
+            gop: 60,
+        },
+        Case {
+            name: "50fps",
+            track: avc_track(90000),
+            durations: &[1800],
+            gop: 100,
+        },
+        Case {
+            name: "59.94fps",
+            track: avc_track(90000),
+            durations: &[1501, 1502],
+            gop: 120,
+        },
+        Case {
+            name: "60fps",
+            track: avc_track(90000),
+            durations: &[1500],
+            gop: 120,
+        },
+        Case {
+            name: "30fps/15360",
+            track: avc_track(15360),
+            durations: &[512],
+            gop: 60,
+        },
+        Case {
+            name: "25fps irregular gop",
+            track: avc_track(90000),
+            durations: &[3600],
+            gop: 37,
+        },
+        Case {
+            name: "aac 44.1k",
+            track: aac_track(44100),
+            durations: &[1024],
+            gop: 1,
+        },
+        Case {
+            name: "aac 48k",
+            track: aac_track(48000),
+            durations: &[1024],
+            gop: 1,
+        },
     ]
 }
 
@@ -47,38 +102,75 @@ fn run(case: &Case, cfg: &ChunkerConfig, n: usize) -> Output {
         drain(&mut c, &mut out);
         emitted += out.parts[before..].iter().map(|p| p.duration).sum::<u64>();
         // Latency: what is still held back could take one more sample of this duration.
-        assert!(pushed - emitted + d <= target, "{}: part held back after it was complete", case.name);
+        assert!(
+            pushed - emitted + d <= target,
+            "{}: part held back after it was complete",
+            case.name
+        );
     }
     c.finish().unwrap();
     drain(&mut c, &mut out);
     let name = case.name;
     // Whole samples can reach 85 % of the target only if floor(T/d)·d ≥ 0.85·T; otherwise the
     // configuration (not the chunker) cannot meet §4.4.4.9 and only the upper bound is checked.
-    let (dmin, dmax) = (*case.durations.iter().min().unwrap() as u64, *case.durations.iter().max().unwrap() as u64);
+    let (dmin, dmax) = (
+        *case.durations.iter().min().unwrap() as u64,
+        *case.durations.iter().max().unwrap() as u64,
+    );
     let feasible = (target / dmax) * dmin * 100 >= target * 85;
-    assert_eq!(out.parts.iter().map(|p| p.duration).sum::<u64>(), pushed, "{name}: all media in parts");
+    assert_eq!(
+        out.parts.iter().map(|p| p.duration).sum::<u64>(),
+        pushed,
+        "{name}: all media in parts"
+    );
     for (i, p) in out.parts.iter().enumerate() {
-        assert!(p.duration <= target, "{name}: part {i} {} > {target}", p.duration);
+        assert!(
+            p.duration <= target,
+            "{name}: part {i} {} > {target}",
+            p.duration
+        );
         let last_of_segment = out.parts.get(i + 1).is_none_or(|n| n.msn != p.msn);
         if !last_of_segment && feasible {
-            assert!(p.duration * 100 >= target * 85, "{name}: part {i} {} < 85% of {target}", p.duration);
+            assert!(
+                p.duration * 100 >= target * 85,
+                "{name}: part {i} {} < 85% of {target}",
+                p.duration
+            );
         }
     }
     let seg_target = cfg.segment_target_ticks(ts);
-    let gop_ticks: u64 = (0..case.gop).map(|k| case.durations[k % case.durations.len()] as u64).sum();
+    let gop_ticks: u64 = (0..case.gop)
+        .map(|k| case.durations[k % case.durations.len()] as u64)
+        .sum();
     let mut start = 0u64;
     for (i, seg) in out.segments.iter().enumerate() {
         let first = out.parts.iter().find(|p| p.msn == seg.msn).unwrap();
-        assert!(first.independent, "{name}: segment {} starts with a sync sample", seg.msn);
+        assert!(
+            first.independent,
+            "{name}: segment {} starts with a sync sample",
+            seg.msn
+        );
         let end = start + seg.duration;
         if i + 1 < out.segments.len() {
             // Segments end on a fixed grid (k × segment target from the first sample) so that
             // renditions keep the same MSN at the same time: each closes at the first sync
             // sample whose span lies mostly past a grid point its span covers.
             let k = (end + dmax / 2) / seg_target;
-            assert!(k >= 1 && start + dmin / 2 < k * seg_target, "{name}: segment {} [{start}, {end}) covers no grid point", seg.msn);
-            assert!(end < k * seg_target + gop_ticks, "{name}: segment {} closed a GOP late", seg.msn);
-            assert!(seg.duration < seg_target + gop_ticks, "{name}: segment {} overran a GOP", seg.msn);
+            assert!(
+                k >= 1 && start + dmin / 2 < k * seg_target,
+                "{name}: segment {} [{start}, {end}) covers no grid point",
+                seg.msn
+            );
+            assert!(
+                end < k * seg_target + gop_ticks,
+                "{name}: segment {} closed a GOP late",
+                seg.msn
+            );
+            assert!(
+                seg.duration < seg_target + gop_ticks,
+                "{name}: segment {} overran a GOP",
+                seg.msn
+            );
         }
         start = end;
     }
@@ -87,14 +179,21 @@ fn run(case: &Case, cfg: &ChunkerConfig, n: usize) -> Output {
 
 fn feasible(case: &Case, cfg: &ChunkerConfig) -> bool {
     let target = cfg.part_target_ticks(case.track.timescale);
-    let (dmin, dmax) = (*case.durations.iter().min().unwrap() as u64, *case.durations.iter().max().unwrap() as u64);
+    let (dmin, dmax) = (
+        *case.durations.iter().min().unwrap() as u64,
+        *case.durations.iter().max().unwrap() as u64,
+    );
     (target / dmax) * dmin * 100 >= target * 85
 }
 
 #[test]
 fn parts_within_target_and_85_percent_default_targets() {
     for case in cases() {
-        assert!(feasible(&case, &ChunkerConfig::default()), "{}: 1/3 s fits whole samples", case.name);
+        assert!(
+            feasible(&case, &ChunkerConfig::default()),
+            "{}: 1/3 s fits whole samples",
+            case.name
+        );
         let out = run(&case, &ChunkerConfig::default(), 400);
         assert!(out.segments.len() >= 3, "{}", case.name);
     }
@@ -104,7 +203,11 @@ fn parts_within_target_and_85_percent_default_targets() {
 fn other_part_targets() {
     for part_target in [0.2, 0.25, 0.5, 1.0, 1.001] {
         for case in cases() {
-            let cfg = ChunkerConfig { part_target, segment_target: 4.0, ..Default::default() };
+            let cfg = ChunkerConfig {
+                part_target,
+                segment_target: 4.0,
+                ..Default::default()
+            };
             run(&case, &cfg, 300);
         }
     }
@@ -113,13 +216,26 @@ fn other_part_targets() {
 #[test]
 fn exact_part_counts_at_30fps() {
     // 1/3 s at 90 kHz is 30000 ticks = exactly 10 frames of 3000: 6 full parts per 2 s segment.
-    let case = Case { name: "30fps", track: avc_track(90000), durations: &[3000], gop: 60 };
+    let case = Case {
+        name: "30fps",
+        track: avc_track(90000),
+        durations: &[3000],
+        gop: 60,
+    };
     let out = run(&case, &ChunkerConfig::default(), 180);
     assert_eq!(out.segments.len(), 3);
-    assert!(out.segments.iter().all(|s| s.parts == 6 && s.duration == 180000));
+    assert!(out
+        .segments
+        .iter()
+        .all(|s| s.parts == 6 && s.duration == 180000));
     assert!(out.parts.iter().all(|p| p.duration == 30000));
     // Independent only where a part starts on the IDR.
-    let independent: Vec<u32> = out.parts.iter().filter(|p| p.independent).map(|p| p.index).collect();
+    let independent: Vec<u32> = out
+        .parts
+        .iter()
+        .filter(|p| p.independent)
+        .map(|p| p.index)
+        .collect();
     assert_eq!(independent, vec![0, 0, 0]);
     // Event order: init, then 6 parts and a segment close, three times.
     let order: String = out.order.iter().collect();
@@ -128,24 +244,51 @@ fn exact_part_counts_at_30fps() {
 
 #[test]
 fn ntsc_part_is_nine_frames() {
-    let case = Case { name: "29.97", track: avc_track(90000), durations: &[3003], gop: 60 };
+    let case = Case {
+        name: "29.97",
+        track: avc_track(90000),
+        durations: &[3003],
+        gop: 60,
+    };
     let out = run(&case, &ChunkerConfig::default(), 60);
     // 30000-tick target: 9 frames (27027, 90 %) fit, 10 (30030) do not.
     let durs: Vec<u64> = out.parts.iter().map(|p| p.duration).collect();
-    assert_eq!(durs, vec![27027, 27027, 27027, 27027, 27027, 27027, 6 * 3003]);
+    assert_eq!(
+        durs,
+        vec![27027, 27027, 27027, 27027, 27027, 27027, 6 * 3003]
+    );
 }
 
 #[test]
 fn msn_and_part_indices_follow_config() {
-    let cfg = ChunkerConfig { first_msn: 41, first_discontinuity: 7, ..Default::default() };
-    let case = Case { name: "30fps", track: avc_track(90000), durations: &[3000], gop: 60 };
+    let cfg = ChunkerConfig {
+        first_msn: 41,
+        first_discontinuity: 7,
+        ..Default::default()
+    };
+    let case = Case {
+        name: "30fps",
+        track: avc_track(90000),
+        durations: &[3000],
+        gop: 60,
+    };
     let out = run(&case, &cfg, 120);
     assert_eq!(out.inits[0].id, 7);
-    assert_eq!(out.segments.iter().map(|s| s.msn).collect::<Vec<_>>(), vec![41, 42]);
+    assert_eq!(
+        out.segments.iter().map(|s| s.msn).collect::<Vec<_>>(),
+        vec![41, 42]
+    );
     assert!(out.parts.iter().all(|p| p.init_id == 7 && !p.discontinuity));
-    let seqs: Vec<String> = out.parts.iter().map(|p| packager::cmaf::dump(&p.bytes)).collect();
+    let seqs: Vec<String> = out
+        .parts
+        .iter()
+        .map(|p| packager::cmaf::dump(&p.bytes))
+        .collect();
     for (i, d) in seqs.iter().enumerate() {
-        assert!(d.contains(&format!("mfhd size=16 sequence={}", i + 1)), "mfhd sequence increases");
+        assert!(
+            d.contains(&format!("mfhd size=16 sequence={}", i + 1)),
+            "mfhd sequence increases"
+        );
     }
     assert_eq!(out.parts[0].wallclock_ms, Some(1_700_000_000_000));
 }

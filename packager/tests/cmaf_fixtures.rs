@@ -3,7 +3,10 @@
 
 mod common;
 
-use common::{chunk, decode_errors, demux, fixture, probe_frame_pts, probe_packets, write_file, Demuxed, Output, Want};
+use common::{
+    chunk, decode_errors, demux, fixture, probe_frame_pts, probe_packets, write_file, Demuxed,
+    Output, Want,
+};
 use packager::cmaf::{dump, ChunkerConfig};
 
 /// Runs the whole check for one stream of one fixture and returns what it produced.
@@ -21,22 +24,45 @@ fn check(name: &str, want: Want) -> (Demuxed, Output) {
     let parts: Vec<&[u8]> = out.parts.iter().map(|p| &p.bytes[..]).collect();
     let file = write_file(&init.bytes, &parts);
     let probed = probe_packets(file.path());
-    assert_eq!(probed.len(), d.samples.len(), "{name} {want:?}: frame count");
+    assert_eq!(
+        probed.len(),
+        d.samples.len(),
+        "{name} {want:?}: frame count"
+    );
     for (i, (p, s)) in probed.iter().zip(&d.samples).enumerate() {
-        assert_eq!((p.pts, p.dts), (s.pts + shift, s.dts + shift), "{name} {want:?}: packet {i} pts/dts");
+        assert_eq!(
+            (p.pts, p.dts),
+            (s.pts + shift, s.dts + shift),
+            "{name} {want:?}: packet {i} pts/dts"
+        );
         assert_eq!(p.key, s.sync, "{name} {want:?}: packet {i} key flag");
         assert_eq!(p.size, s.data.len(), "{name} {want:?}: packet {i} size");
     }
 
     // Parts: within target, tfdt continuous, tfdt in the bytes equals first_dts.
     for (i, p) in out.parts.iter().enumerate() {
-        assert!(p.duration <= target, "{name}: part {i} lasts {} > target {target}", p.duration);
-        assert!(dump(&p.bytes).contains(&format!("base_media_decode_time={}", p.first_dts)), "{name}: part {i} tfdt");
+        assert!(
+            p.duration <= target,
+            "{name}: part {i} lasts {} > target {target}",
+            p.duration
+        );
+        assert!(
+            dump(&p.bytes).contains(&format!("base_media_decode_time={}", p.first_dts)),
+            "{name}: part {i} tfdt"
+        );
         if let Some(next) = out.parts.get(i + 1) {
-            assert_eq!(p.first_dts + p.duration as i64, next.first_dts, "{name}: tfdt continuity after part {i}");
+            assert_eq!(
+                p.first_dts + p.duration as i64,
+                next.first_dts,
+                "{name}: tfdt continuity after part {i}"
+            );
             if next.msn == p.msn {
                 // rfc8216bis §4.4.4.9: all but a segment's last part last at least 85 % of PART-TARGET.
-                assert!(p.duration * 100 >= target * 85, "{name}: part {i} lasts {} < 85% of {target}", p.duration);
+                assert!(
+                    p.duration * 100 >= target * 85,
+                    "{name}: part {i} lasts {} < 85% of {target}",
+                    p.duration
+                );
             }
         }
     }
@@ -46,26 +72,48 @@ fn check(name: &str, want: Want) -> (Demuxed, Output) {
     for (expected_msn, seg) in out.segments.iter().enumerate() {
         assert_eq!(seg.msn, expected_msn as u64, "{name}: msn sequence");
         let mine: Vec<_> = out.parts.iter().filter(|p| p.msn == seg.msn).collect();
-        assert_eq!(mine.len() as u32, seg.parts, "{name}: segment {} part count", seg.msn);
+        assert_eq!(
+            mine.len() as u32,
+            seg.parts,
+            "{name}: segment {} part count",
+            seg.msn
+        );
         assert_eq!(mine.iter().map(|p| p.duration).sum::<u64>(), seg.duration);
         assert!(mine.iter().enumerate().all(|(i, p)| p.index == i as u32));
-        assert!(mine[0].independent, "{name}: segment {} starts independent", seg.msn);
+        assert!(
+            mine[0].independent,
+            "{name}: segment {} starts independent",
+            seg.msn
+        );
         let bytes: Vec<u8> = mine.iter().flat_map(|p| p.bytes.iter().copied()).collect();
         let seg_file = write_file(&init.bytes, &[&bytes]);
         let sp = probe_packets(seg_file.path());
-        assert!(sp[0].key, "{name}: segment {} begins with a key frame", seg.msn);
+        assert!(
+            sp[0].key,
+            "{name}: segment {} begins with a key frame",
+            seg.msn
+        );
         let first = mine[0].first_dts;
         assert_eq!(sp[0].dts, first, "{name}: segment {} first dts", seg.msn);
     }
     // Segment boundaries sit on the 2 s grid: every segment but the last is within half a
     // sample of it (audio) or exactly on it (video with a 2 s GOP), and they never drift.
     let target = cfg.segment_target_ticks(out.segments[0].timescale) as i64;
-    let max_sample = d.samples.iter().map(|s| i64::from(s.duration)).max().unwrap_or(0);
+    let max_sample = d
+        .samples
+        .iter()
+        .map(|s| i64::from(s.duration))
+        .max()
+        .unwrap_or(0);
     let mut end = 0i64;
     for (k, seg) in out.segments[..out.segments.len() - 1].iter().enumerate() {
         end += seg.duration as i64;
         let grid = (k as i64 + 1) * target;
-        assert!((end - grid).abs() <= max_sample / 2 + 1, "{name}: segment {} ends at {end}, grid {grid}", seg.msn);
+        assert!(
+            (end - grid).abs() <= max_sample / 2 + 1,
+            "{name}: segment {} ends at {end}, grid {grid}",
+            seg.msn
+        );
     }
     (d, out)
 }
@@ -77,11 +125,17 @@ fn check_decode(name: &str, want: Want) {
     let parts: Vec<&[u8]> = out.parts.iter().map(|p| &p.bytes[..]).collect();
     let file = write_file(&out.inits[0].bytes, &parts);
     let errs = decode_errors(file.path());
-    assert!(errs.trim().is_empty(), "{name}: ffmpeg decode errors: {errs}");
+    assert!(
+        errs.trim().is_empty(),
+        "{name}: ffmpeg decode errors: {errs}"
+    );
     let frames = probe_frame_pts(file.path());
     let mut expect: Vec<i64> = d.samples.iter().map(|s| s.pts + out.dts_shift).collect();
     expect.sort_unstable();
-    assert_eq!(frames, expect, "{name}: decoded frames in presentation order");
+    assert_eq!(
+        frames, expect,
+        "{name}: decoded frames in presentation order"
+    );
 }
 
 #[test]
@@ -107,7 +161,11 @@ fn h264_nobframes_video_and_audio() {
 fn hevc_decodes_in_presentation_order() {
     check_decode("hevc.mp4", Want::Video);
     let (_, out) = check("hevc.mp4", Want::Video);
-    assert!(out.inits[0].codec_string.starts_with("hvc1.1.6.L"), "{}", out.inits[0].codec_string);
+    assert!(
+        out.inits[0].codec_string.starts_with("hvc1.1.6.L"),
+        "{}",
+        out.inits[0].codec_string
+    );
 }
 
 #[test]
@@ -171,7 +229,11 @@ fn codec_change_h264_to_hevc_probes() {
     let after: Vec<_> = parts.iter().filter(|p| p.init_id == 1).collect();
     assert!(after[0].discontinuity && after[0].independent && after[0].index == 0);
     let before = parts.iter().filter(|p| p.init_id == 0).last().unwrap();
-    assert_eq!(before.first_dts + before.duration as i64, after[0].first_dts, "tfdt continues across the change");
+    assert_eq!(
+        before.first_dts + before.duration as i64,
+        after[0].first_dts,
+        "tfdt continues across the change"
+    );
     let bytes: Vec<&[u8]> = after.iter().map(|p| &p.bytes[..]).collect();
     let file = write_file(&inits[1].bytes, &bytes);
     let probed = probe_packets(file.path());

@@ -10,15 +10,24 @@ use common::{drain, Output};
 use packager::cmaf::{dump, Chunker, ChunkerConfig};
 
 fn golden(name: &str, actual: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/golden").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/golden")
+        .join(name);
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, actual).unwrap();
     }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1)", path.display()));
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1)", path.display()));
     assert_eq!(actual, expected, "{name} differs from the golden file");
 }
 
-fn run(track: packager::cmaf::TrackInfo, durations: &[u32], gop: usize, n: usize, cto: bool) -> Output {
+fn run(
+    track: packager::cmaf::TrackInfo,
+    durations: &[u32],
+    gop: usize,
+    n: usize,
+    cto: bool,
+) -> Output {
     let mut c = Chunker::new(ChunkerConfig::default());
     c.set_track(track).unwrap();
     let mut out = Output::default();
@@ -57,10 +66,17 @@ fn mp4_crate_reads_our_init() {
     let size = bytes.len() as u64;
     let r = mp4::Mp4Reader::read_header(std::io::Cursor::new(bytes), size).unwrap();
     assert_eq!(r.ftyp.major_brand.to_string(), "iso6");
-    assert!(r.ftyp.compatible_brands.iter().any(|b| b.to_string() == "cmfc"));
+    assert!(r
+        .ftyp
+        .compatible_brands
+        .iter()
+        .any(|b| b.to_string() == "cmfc"));
     assert!(r.moov.mvex.is_some());
     let t = r.tracks().get(&1).expect("track 1");
     assert_eq!(t.timescale(), 90000);
     assert_eq!((t.width(), t.height()), (320, 180));
-    assert_eq!(t.sequence_parameter_set().unwrap(), &[0x67, 0x64, 0x00, 0x1f, 0xac, 0xd9, 0x40, 0xa0]);
+    assert_eq!(
+        t.sequence_parameter_set().unwrap(),
+        &[0x67, 0x64, 0x00, 0x1f, 0xac, 0xd9, 0x40, 0xa0]
+    );
 }

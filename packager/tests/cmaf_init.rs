@@ -6,7 +6,9 @@ mod common;
 use std::process::Command;
 
 use common::{demux, fixture, write_file, Want};
-use packager::cmaf::{codec_string, Chunker, ChunkerConfig, CodecConfig, Event, InitSegment, MediaKind, TrackInfo};
+use packager::cmaf::{
+    codec_string, Chunker, ChunkerConfig, CodecConfig, Event, InitSegment, MediaKind, TrackInfo,
+};
 
 fn init_of(track: TrackInfo) -> InitSegment {
     let mut c = Chunker::new(ChunkerConfig::default());
@@ -21,19 +23,39 @@ fn init_of(track: TrackInfo) -> InitSegment {
 fn probe_stream(bytes: &[u8]) -> String {
     let f = write_file(bytes, &[]);
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-show_streams", "-show_entries", "stream=codec_name,profile,level,width,height,sample_rate,channels,time_base", "-of", "default=nw=1"])
+        .args([
+            "-v",
+            "error",
+            "-show_streams",
+            "-show_entries",
+            "stream=codec_name,profile,level,width,height,sample_rate,channels,time_base",
+            "-of",
+            "default=nw=1",
+        ])
         .arg(f.path())
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && err.trim().is_empty(), "ffprobe: {err}");
+    assert!(
+        out.status.success() && err.trim().is_empty(),
+        "ffprobe: {err}"
+    );
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
 fn source_stream(name: &str, want: Want) -> String {
     let sel = if want == Want::Video { "v:0" } else { "a:0" };
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", sel, "-show_entries", "stream=codec_name,profile,level,width,height,sample_rate,channels", "-of", "default=nw=1"])
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            sel,
+            "-show_entries",
+            "stream=codec_name,profile,level,width,height,sample_rate,channels",
+            "-of",
+            "default=nw=1",
+        ])
         .arg(fixture(name))
         .output()
         .unwrap();
@@ -60,9 +82,15 @@ fn every_fixture_init_probes_like_its_source() {
         let ours = probe_stream(&[&init.bytes[..], &out.parts[0].bytes[..]].concat());
         let src = source_stream(name, want);
         for line in src.lines() {
-            assert!(ours.lines().any(|l| l == line), "{name} {want:?}: source has `{line}`, init gives:\n{ours}");
+            assert!(
+                ours.lines().any(|l| l == line),
+                "{name} {want:?}: source has `{line}`, init gives:\n{ours}"
+            );
         }
-        assert!(ours.contains(&format!("time_base=1/{}", d.track.timescale)), "{name}: mdhd timescale");
+        assert!(
+            ours.contains(&format!("time_base=1/{}", d.track.timescale)),
+            "{name}: mdhd timescale"
+        );
     }
 }
 
@@ -76,12 +104,22 @@ fn codec_strings_of_fixtures() {
     let hevc = demux(&fixture("hevc.mp4"), Want::Video);
     let s = codec_string(&hevc.track.codec);
     let level = Command::new("ffprobe")
-        .args(["-v", "error", "-show_entries", "stream=level", "-of", "csv=p=0"])
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=level",
+            "-of",
+            "csv=p=0",
+        ])
         .arg(fixture("hevc.mp4"))
         .output()
         .unwrap();
     let level = String::from_utf8_lossy(&level.stdout).trim().to_string();
-    assert!(s.starts_with(&format!("hvc1.1.6.L{level}.")), "{s} vs level {level}");
+    assert!(
+        s.starts_with(&format!("hvc1.1.6.L{level}.")),
+        "{s} vs level {level}"
+    );
 }
 
 #[test]
@@ -89,7 +127,10 @@ fn in_band_parameter_sets_match_extradata() {
     // ntsc.ts keyframes carry SPS/PPS in-band (Annex-B, converted by the test helper).
     let d = demux(&fixture("ntsc.ts"), Want::Video);
     let key = d.samples.iter().find(|s| s.sync).unwrap();
-    assert_eq!(CodecConfig::from_keyframe_nals(&key.data, false).unwrap(), d.track.codec);
+    assert_eq!(
+        CodecConfig::from_keyframe_nals(&key.data, false).unwrap(),
+        d.track.codec
+    );
     let h = demux(&fixture("hevc.mp4"), Want::Video);
     if let CodecConfig::Hevc { vps, sps, pps } = &h.track.codec {
         let mut annexb = Vec::new();
@@ -97,7 +138,10 @@ fn in_band_parameter_sets_match_extradata() {
             annexb.extend_from_slice(&[0, 0, 0, 1]);
             annexb.extend_from_slice(n);
         }
-        assert_eq!(CodecConfig::hevc_from_extradata(&annexb).unwrap(), h.track.codec);
+        assert_eq!(
+            CodecConfig::hevc_from_extradata(&annexb).unwrap(),
+            h.track.codec
+        );
     } else {
         panic!("hevc fixture gave {:?}", h.track.codec);
     }
@@ -106,15 +150,26 @@ fn in_band_parameter_sets_match_extradata() {
 #[test]
 fn opus_init_probes() {
     let track = TrackInfo {
-        kind: MediaKind::Audio { channels: 2, sample_rate: 48000 },
-        codec: CodecConfig::Opus { pre_skip: 312, input_sample_rate: 48000 },
+        kind: MediaKind::Audio {
+            channels: 2,
+            sample_rate: 48000,
+        },
+        codec: CodecConfig::Opus {
+            pre_skip: 312,
+            input_sample_rate: 48000,
+        },
         timescale: 48000,
         language: "eng".into(),
     };
     let init = init_of(track);
     assert_eq!(init.codec_string, "opus");
     let p = probe_stream(&init.bytes);
-    assert!(p.contains("codec_name=opus") && p.contains("channels=2") && p.contains("sample_rate=48000"), "{p}");
+    assert!(
+        p.contains("codec_name=opus")
+            && p.contains("channels=2")
+            && p.contains("sample_rate=48000"),
+        "{p}"
+    );
 }
 
 #[test]
@@ -127,10 +182,19 @@ fn aac_he_object_type_in_codec_string() {
 /// (including the high-profile chroma/bit-depth extension).
 #[test]
 fn avcc_matches_source_record() {
-    for name in ["h264_aac_bframes.mp4", "h264_nobframes.mp4", "video_only.mp4", "odd_size.mp4"] {
+    for name in [
+        "h264_aac_bframes.mp4",
+        "h264_nobframes.mp4",
+        "video_only.mp4",
+        "odd_size.mp4",
+    ] {
         let d = demux(&fixture(name), Want::Video);
         let init = init_of(d.track.clone());
-        let at = init.bytes.windows(4).position(|w| w == b"avcC").expect("avcC box");
+        let at = init
+            .bytes
+            .windows(4)
+            .position(|w| w == b"avcC")
+            .expect("avcC box");
         let size = u32::from_be_bytes(init.bytes[at - 4..at].try_into().unwrap()) as usize;
         let body = &init.bytes[at + 4..at - 4 + size];
         assert_eq!(body, &d.extradata[..], "{name}: avcC record");
@@ -144,7 +208,11 @@ fn avcc_matches_source_record() {
 fn hvcc_matches_source_record() {
     let d = demux(&fixture("hevc.mp4"), Want::Video);
     let init = init_of(d.track.clone());
-    let at = init.bytes.windows(4).position(|w| w == b"hvcC").expect("hvcC box");
+    let at = init
+        .bytes
+        .windows(4)
+        .position(|w| w == b"hvcC")
+        .expect("hvcC box");
     let size = u32::from_be_bytes(init.bytes[at - 4..at].try_into().unwrap()) as usize;
     let ours = &init.bytes[at + 4..at - 4 + size];
     let src = &d.extradata[..];
@@ -153,6 +221,14 @@ fn hvcc_matches_source_record() {
     // Byte 16: chroma_format_idc; 17, 18: bit depths.
     assert_eq!(ours[16..19], src[16..19], "chroma format and bit depths");
     // Byte 21 low bits: numTemporalLayers, temporalIdNested, lengthSizeMinusOne.
-    assert_eq!(ours[21] & 0x3f, src[21] & 0x3f, "temporal layers and length size");
-    assert_eq!(CodecConfig::hevc_from_extradata(ours).unwrap(), d.track.codec, "same NAL units");
+    assert_eq!(
+        ours[21] & 0x3f,
+        src[21] & 0x3f,
+        "temporal layers and length size"
+    );
+    assert_eq!(
+        CodecConfig::hevc_from_extradata(ours).unwrap(),
+        d.track.codec,
+        "same NAL units"
+    );
 }

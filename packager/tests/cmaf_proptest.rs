@@ -13,7 +13,13 @@ use proptest::prelude::*;
 #[derive(Debug, Clone)]
 enum Step {
     /// A sample `gap` ticks after the previous dts end (negative: overlap), with a duration.
-    Sample { gap: i64, duration: u32, sync: bool, cto: i32, size: usize },
+    Sample {
+        gap: i64,
+        duration: u32,
+        sync: bool,
+        cto: i32,
+        size: usize,
+    },
     Discontinuity,
     CodecChange,
     Finish,

@@ -38,8 +38,23 @@ fn ffmpeg_reads_the_stored_ladder_as_hls() {
         first_msn: 0,
     };
     let infos = vec![
-        RenditionInfo { name: "v0".into(), kind: RenditionKind::Video { width: 320, height: 180, frame_rate: 30.0 }, nominal_bitrate: 300_000 },
-        RenditionInfo { name: "a0".into(), kind: RenditionKind::Audio { channels: 2, language: "und".into() }, nominal_bitrate: 64_000 },
+        RenditionInfo {
+            name: "v0".into(),
+            kind: RenditionKind::Video {
+                width: 320,
+                height: 180,
+                frame_rate: 30.0,
+            },
+            nominal_bitrate: 300_000,
+        },
+        RenditionInfo {
+            name: "a0".into(),
+            kind: RenditionKind::Audio {
+                channels: 2,
+                language: "und".into(),
+            },
+            nominal_bitrate: 64_000,
+        },
     ];
     let stream = Stream::with_disk(settings, infos, dir.path()).unwrap();
     let video = demux(&fixture("h264_aac_bframes.mp4"), Want::Video);
@@ -61,7 +76,10 @@ fn ffmpeg_reads_the_stored_ladder_as_hls() {
     }
     let master = stream.multivariant().render().unwrap();
     // ffprobe reports this fixture as High profile (0x64), level 1.3 (0x0d).
-    assert!(master.contains("CODECS=\"avc1.64000d,mp4a.40.2\""), "{master}");
+    assert!(
+        master.contains("CODECS=\"avc1.64000d,mp4a.40.2\""),
+        "{master}"
+    );
     write_atomic(&dir.path().join("live/master.m3u8"), &[master.as_bytes()]).unwrap();
 
     let master_path = dir.path().join("live/master.m3u8");
@@ -72,16 +90,36 @@ fn ffmpeg_reads_the_stored_ladder_as_hls() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && err.trim().is_empty(), "ffmpeg: {err}");
+    assert!(
+        out.status.success() && err.trim().is_empty(),
+        "ffmpeg: {err}"
+    );
 
     let count = |media: &str, sel: &str| -> usize {
         let out = Command::new("ffprobe")
-            .args(["-v", "error", "-select_streams", sel, "-count_packets", "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0"])
+            .args([
+                "-v",
+                "error",
+                "-select_streams",
+                sel,
+                "-count_packets",
+                "-show_entries",
+                "stream=nb_read_packets",
+                "-of",
+                "csv=p=0",
+            ])
             .arg(dir.path().join(media))
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
-        text.lines().find_map(|l| l.trim().trim_end_matches(',').parse().ok()).unwrap_or_else(|| panic!("ffprobe {media}: {text:?} {}", String::from_utf8_lossy(&out.stderr)))
+        text.lines()
+            .find_map(|l| l.trim().trim_end_matches(',').parse().ok())
+            .unwrap_or_else(|| {
+                panic!(
+                    "ffprobe {media}: {text:?} {}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            })
     };
     assert_eq!(count("live/v0/index.m3u8", "v:0"), video.samples.len());
     assert_eq!(count("live/a0/index.m3u8", "a:0"), audio.samples.len());

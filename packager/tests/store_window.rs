@@ -19,7 +19,11 @@ fn settings(window: usize, byterange: bool) -> StreamSettings {
 fn info(name: &str) -> RenditionInfo {
     RenditionInfo {
         name: name.into(),
-        kind: RenditionKind::Video { width: 640, height: 360, frame_rate: 30.0 },
+        kind: RenditionKind::Video {
+            width: 640,
+            height: 360,
+            frame_rate: 30.0,
+        },
         nominal_bitrate: 800_000,
     }
 }
@@ -30,8 +34,14 @@ fn init(id: u64) -> Event {
         bytes: Bytes::from(format!("init-{id}")),
         codec_string: "avc1.64001e".into(),
         track: TrackInfo {
-            kind: MediaKind::Video { width: 640, height: 360 },
-            codec: CodecConfig::Avc { sps: vec![Bytes::from_static(b"\x67")], pps: vec![Bytes::from_static(b"\x68")] },
+            kind: MediaKind::Video {
+                width: 640,
+                height: 360,
+            },
+            codec: CodecConfig::Avc {
+                sps: vec![Bytes::from_static(b"\x67")],
+                pps: vec![Bytes::from_static(b"\x68")],
+            },
             timescale: 90_000,
             language: "und".into(),
         },
@@ -54,7 +64,12 @@ fn part(msn: u64, index: u32, discontinuity: bool) -> Event {
 }
 
 fn close(msn: u64) -> Event {
-    Event::SegmentClosed(SegmentInfo { msn, duration: 180_000, timescale: 90_000, parts: 6 })
+    Event::SegmentClosed(SegmentInfo {
+        msn,
+        duration: 180_000,
+        timescale: 90_000,
+        parts: 6,
+    })
 }
 
 fn feed_segments(r: &packager::store::Rendition, from: u64, to: u64) {
@@ -73,16 +88,24 @@ fn window_slides_and_segment_is_its_parts() {
     r.apply(init(0));
     feed_segments(r, 0, 5);
     let m = r.playlist_model();
-    assert_eq!(m.media_sequence, 2, "only the last 3 complete segments remain");
+    assert_eq!(
+        m.media_sequence, 2,
+        "only the last 3 complete segments remain"
+    );
     assert_eq!(m.segments.len(), 3);
     assert!(r.part(1, 0).is_none(), "evicted part is gone");
     let seg = r.segment(4).unwrap();
     let joined: Vec<u8> = seg.parts.iter().flat_map(|b| b.iter().copied()).collect();
-    let expected: Vec<u8> = (0..6).flat_map(|i| r.part(4, i).unwrap().to_vec()).collect();
+    let expected: Vec<u8> = (0..6)
+        .flat_map(|i| r.part(4, i).unwrap().to_vec())
+        .collect();
     assert_eq!(joined, expected);
     assert!(seg.complete);
     assert!((m.segments[0].duration - 2.0).abs() < 1e-9);
-    assert_eq!(m.segments[0].map_uri.as_deref(), Some("1700000000/init-0.mp4"));
+    assert_eq!(
+        m.segments[0].map_uri.as_deref(),
+        Some("1700000000/init-0.mp4")
+    );
     assert_eq!(m.segments[1].map_uri, None);
 }
 
@@ -106,7 +129,10 @@ fn position_and_hint_follow_parts() {
     r.apply(close(0));
     let p = r.position();
     assert_eq!((p.msn, p.part, p.complete), (0, Some(5), true));
-    assert_eq!(s.media_playlist(r).preload_hint.unwrap().uri, "1700000000/1.0.m4s");
+    assert_eq!(
+        s.media_playlist(r).preload_hint.unwrap().uri,
+        "1700000000/1.0.m4s"
+    );
     s.close();
     assert!(r.position().closed);
     let m = s.media_playlist(r);
@@ -128,7 +154,10 @@ fn byterange_parts_address_the_segment() {
     assert_eq!(parts[0].byterange, Some((l0, 0)));
     assert_eq!(parts[1].byterange, Some((l1, l0)));
     let hint = m.preload_hint.unwrap();
-    assert_eq!((hint.uri.as_str(), hint.byterange_start), ("1700000000/0.m4s", Some(l0 + l1)));
+    assert_eq!(
+        (hint.uri.as_str(), hint.byterange_start),
+        ("1700000000/0.m4s", Some(l0 + l1))
+    );
 }
 
 #[test]
@@ -144,9 +173,14 @@ fn disk_copy_resumes_window_with_discontinuity() {
     let base = dir.path().join("live/v0/1700000000");
     assert!(base.join("init-0.mp4").exists());
     assert!(base.join("5.m4s").exists() && base.join("5.3.m4s").exists());
-    assert!(!base.join("1.m4s").exists(), "evicted segment removed from disk");
+    assert!(
+        !base.join("1.m4s").exists(),
+        "evicted segment removed from disk"
+    );
     let seg5 = std::fs::read(base.join("5.m4s")).unwrap();
-    let parts5: Vec<u8> = (0..6).flat_map(|i| std::fs::read(base.join(format!("5.{i}.m4s"))).unwrap()).collect();
+    let parts5: Vec<u8> = (0..6)
+        .flat_map(|i| std::fs::read(base.join(format!("5.{i}.m4s"))).unwrap())
+        .collect();
     assert_eq!(seg5, parts5);
 
     let s = Stream::with_disk(settings(4, false), vec![info("v0")], dir.path()).unwrap();

@@ -35,8 +35,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => Config::default_embedded(),
     };
     let mut stream = match &args.stream {
-        Some(name) => config.stream(name).with_context(|| format!("no stream {name:?} in the config"))?.clone(),
-        None => config.streams.first().context("the config has no stream")?.clone(),
+        Some(name) => config
+            .stream(name)
+            .with_context(|| format!("no stream {name:?} in the config"))?
+            .clone(),
+        None => config
+            .streams
+            .first()
+            .context("the config has no stream")?
+            .clone(),
     };
     stream.input.url = args.input.clone();
     stream.input.looped = false;
@@ -44,14 +51,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     stream.input.format = None;
     stream.input.options.clear();
     let total = live::probe_duration(&args.input);
-    let running = live::start(&stream, &Options { storage: Some(args.out.clone()), keep_all: true, ..Options::default() })?;
+    let running = live::start(
+        &stream,
+        &Options {
+            storage: Some(args.out.clone()),
+            keep_all: true,
+            ..Options::default()
+        },
+    )?;
     let bar = match total {
         Some(secs) => indicatif::ProgressBar::new((secs * 1000.0) as u64),
         None => indicatif::ProgressBar::new_spinner(),
     };
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} ms media {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} ms media {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     while !running.is_finished() {
         std::thread::sleep(Duration::from_millis(200));

@@ -48,11 +48,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => Config::default_embedded(),
     };
     let listen = args.listen.unwrap_or(config.server.listen);
-    let storage = args.storage.clone().or_else(|| config.server.storage.clone());
-    let player_dir = args
-        .player_dir
+    let storage = args
+        .storage
         .clone()
-        .or_else(|| Some(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/player"))).filter(|p| p.is_dir()));
+        .or_else(|| config.server.storage.clone());
+    let player_dir = args.player_dir.clone().or_else(|| {
+        Some(PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scripts/player"
+        )))
+        .filter(|p| p.is_dir())
+    });
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(origin::tls::load(cert, key)?),
         _ => None,
@@ -66,19 +72,32 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .iter()
         .cloned()
         .map(|stream| {
-            let options = Options { storage: storage.clone(), keep_all: false, cancel: Arc::clone(&cancel) };
+            let options = Options {
+                storage: storage.clone(),
+                keep_all: false,
+                cancel: Arc::clone(&cancel),
+            };
             let (store, running) = (Arc::clone(&store), Arc::clone(&running));
             std::thread::spawn(move || start_stream(&stream, &options, &store, &running))
         })
         .collect();
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
-        let opts = origin::OriginOptions { player_dir, tls, ..origin::OriginOptions::default() };
+        let opts = origin::OriginOptions {
+            player_dir,
+            tls,
+            ..origin::OriginOptions::default()
+        };
         let listener = origin::listen(listen).with_context(|| format!("listening on {listen}"))?;
         let addr = listener.local_addr()?;
         for s in &config.streams {
-            println!("stream {:?}: {scheme}://{addr}/{}/master.m3u8", s.name, s.name);
+            println!(
+                "stream {:?}: {scheme}://{addr}/{}/master.m3u8",
+                s.name, s.name
+            );
         }
         println!("player: {scheme}://{addr}/");
         origin::serve(listener, Arc::clone(&store), opts, shutdown_signal()).await;
@@ -98,7 +117,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn start_stream(stream: &StreamConfig, options: &Options, store: &Store, running: &Mutex<Vec<LiveStream>>) {
+fn start_stream(
+    stream: &StreamConfig,
+    options: &Options,
+    store: &Store,
+    running: &Mutex<Vec<LiveStream>>,
+) {
     match live::start(stream, options) {
         Ok(live) => {
             store.insert(live.stream.clone());
@@ -106,7 +130,10 @@ fn start_stream(stream: &StreamConfig, options: &Options, store: &Store, running
                 // The multivariant playlist of the disk copy, for static web servers; its
                 // BANDWIDTH values are the configured ones until media is measured.
                 if let Ok(text) = live.stream.multivariant().render() {
-                    if let Err(e) = write_atomic(&root.join(&stream.name).join("master.m3u8"), &[text.as_bytes()]) {
+                    if let Err(e) = write_atomic(
+                        &root.join(&stream.name).join("master.m3u8"),
+                        &[text.as_bytes()],
+                    ) {
                         tracing::warn!(stream = %stream.name, error = %e, "writing master.m3u8 failed");
                     }
                 }
@@ -125,13 +152,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(t) => t,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

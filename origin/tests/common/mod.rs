@@ -17,7 +17,11 @@ pub const EPOCH: u64 = 1_700_000_000;
 pub const TIMESCALE: u32 = 90_000;
 
 /// A store with stream `live`: video rendition `v` and audio rendition `a`.
-pub fn store(target_duration: u64, part_target: f64, byterange_parts: bool) -> (Arc<Store>, Arc<Stream>) {
+pub fn store(
+    target_duration: u64,
+    part_target: f64,
+    byterange_parts: bool,
+) -> (Arc<Store>, Arc<Stream>) {
     let settings = StreamSettings {
         name: "live".into(),
         epoch: EPOCH,
@@ -30,12 +34,19 @@ pub fn store(target_duration: u64, part_target: f64, byterange_parts: bool) -> (
     let renditions = vec![
         RenditionInfo {
             name: "v".into(),
-            kind: RenditionKind::Video { width: 640, height: 360, frame_rate: 30.0 },
+            kind: RenditionKind::Video {
+                width: 640,
+                height: 360,
+                frame_rate: 30.0,
+            },
             nominal_bitrate: 800_000,
         },
         RenditionInfo {
             name: "a".into(),
-            kind: RenditionKind::Audio { channels: 2, language: "en".into() },
+            kind: RenditionKind::Audio {
+                channels: 2,
+                language: "en".into(),
+            },
             nominal_bitrate: 64_000,
         },
     ];
@@ -70,14 +81,25 @@ pub fn init(r: &Rendition) {
     let video = r.name() == "v";
     let track = TrackInfo {
         kind: if video {
-            MediaKind::Video { width: 640, height: 360 }
+            MediaKind::Video {
+                width: 640,
+                height: 360,
+            }
         } else {
-            MediaKind::Audio { channels: 2, sample_rate: 48_000 }
+            MediaKind::Audio {
+                channels: 2,
+                sample_rate: 48_000,
+            }
         },
         codec: if video {
-            CodecConfig::Avc { sps: vec![], pps: vec![] }
+            CodecConfig::Avc {
+                sps: vec![],
+                pps: vec![],
+            }
         } else {
-            CodecConfig::Aac { audio_specific_config: Bytes::from_static(&[0x11, 0x90]) }
+            CodecConfig::Aac {
+                audio_specific_config: Bytes::from_static(&[0x11, 0x90]),
+            }
         },
         timescale: TIMESCALE,
         language: "und".into(),
@@ -91,7 +113,11 @@ pub fn init(r: &Rendition) {
     r.apply(Event::InitReady(InitSegment {
         id: 0,
         bytes: bytes.freeze(),
-        codec_string: if video { "avc1.64001f".into() } else { "mp4a.40.2".into() },
+        codec_string: if video {
+            "avc1.64001f".into()
+        } else {
+            "mp4a.40.2".into()
+        },
         track,
     }));
 }
@@ -136,7 +162,9 @@ pub fn fill(stream: &Stream, segments: u64, parts: u32, secs: f64) {
 
 /// The bytes segment `msn` should have after `fill`/`part` with the same lengths.
 pub fn segment_bytes(msn: u64, parts: u32) -> Vec<u8> {
-    (0..parts).flat_map(|i| part_bytes(msn, i, 400 + 10 * i as usize).to_vec()).collect()
+    (0..parts)
+        .flat_map(|i| part_bytes(msn, i, 400 + 10 * i as usize).to_vec())
+        .collect()
 }
 
 /// Starts an origin on 127.0.0.1:0.
@@ -146,7 +174,9 @@ pub async fn start(store: Arc<Store>) -> Origin {
 
 /// Starts an origin with options.
 pub async fn start_with(store: Arc<Store>, opts: OriginOptions) -> Origin {
-    Origin::bind(SocketAddr::from(([127, 0, 0, 1], 0)), store, opts).await.expect("bind 127.0.0.1:0")
+    Origin::bind(SocketAddr::from(([127, 0, 0, 1], 0)), store, opts)
+        .await
+        .expect("bind 127.0.0.1:0")
 }
 
 /// A parsed HTTP/1.1 response.
@@ -159,7 +189,10 @@ pub struct Resp {
 
 impl Resp {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
@@ -167,7 +200,12 @@ impl Resp {
 }
 
 /// Sends one request (`Connection: close`) and reads the whole response.
-pub async fn request(addr: SocketAddr, method: &str, target: &str, headers: &[(&str, &str)]) -> Resp {
+pub async fn request(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+) -> Resp {
     let mut s = TcpStream::connect(addr).await.expect("connect");
     let mut req = format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
     for (k, v) in headers {
@@ -176,7 +214,10 @@ pub async fn request(addr: SocketAddr, method: &str, target: &str, headers: &[(&
     req.push_str("\r\n");
     s.write_all(req.as_bytes()).await.expect("write");
     let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(15), s.read_to_end(&mut raw)).await.expect("response in time").expect("read");
+    tokio::time::timeout(Duration::from_secs(15), s.read_to_end(&mut raw))
+        .await
+        .expect("response in time")
+        .expect("read");
     parse(&raw, method == "HEAD")
 }
 
@@ -187,26 +228,43 @@ pub async fn get(addr: SocketAddr, target: &str) -> Resp {
 
 /// Parses a complete raw response (decoding chunked bodies).
 pub fn parse(raw: &[u8], head: bool) -> Resp {
-    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("response head");
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("response head");
     let text = String::from_utf8_lossy(&raw[..end]).into_owned();
     let mut lines = text.split("\r\n");
-    let status: u16 = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status: u16 = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
     let mut body = raw[end + 4..].to_vec();
-    let chunked = headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
     if chunked && !head {
         body = dechunk(&body);
     }
-    Resp { status, headers, body }
+    Resp {
+        status,
+        headers,
+        body,
+    }
 }
 
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     while let Some(nl) = b.windows(2).position(|w| w == b"\r\n") {
-        let size = usize::from_str_radix(std::str::from_utf8(&b[..nl]).unwrap().trim(), 16).unwrap();
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&b[..nl]).unwrap().trim(), 16).unwrap();
         b = &b[nl + 2..];
         if size == 0 {
             break;

@@ -12,7 +12,9 @@ pub(crate) struct BoxWriter {
 impl BoxWriter {
     /// An empty writer with room for `cap` bytes.
     pub(crate) fn with_capacity(cap: usize) -> Self {
-        BoxWriter { buf: Vec::with_capacity(cap) }
+        BoxWriter {
+            buf: Vec::with_capacity(cap),
+        }
     }
 
     /// The bytes written so far.
@@ -113,7 +115,14 @@ mod tests {
     #[test]
     fn field_widths() {
         let mut w = BoxWriter::with_capacity(0);
-        w.u8(1).u16(0x0203).u24(0x040506).u32(0x0708090a).i32(-1).u64(1).zeros(2).bytes(b"ab");
+        w.u8(1)
+            .u16(0x0203)
+            .u24(0x040506)
+            .u32(0x0708090a)
+            .i32(-1)
+            .u64(1)
+            .zeros(2)
+            .bytes(b"ab");
         assert_eq!(w.len(), 1 + 2 + 3 + 4 + 4 + 8 + 2 + 2);
         assert_eq!(&w.into_inner()[..10], &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     }

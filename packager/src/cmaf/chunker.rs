@@ -33,7 +33,12 @@ pub struct ChunkerConfig {
 
 impl Default for ChunkerConfig {
     fn default() -> Self {
-        ChunkerConfig { part_target: 1.0 / 3.0, segment_target: 2.0, first_msn: 0, first_discontinuity: 0 }
+        ChunkerConfig {
+            part_target: 1.0 / 3.0,
+            segment_target: 2.0,
+            first_msn: 0,
+            first_discontinuity: 0,
+        }
     }
 }
 
@@ -51,7 +56,10 @@ impl ChunkerConfig {
 
     fn validate(&self, timescale: u32) -> Result<(), Error> {
         if !(self.part_target.is_finite() && self.part_target > 0.0) {
-            return Err(Error::InvalidConfig(format!("part_target {} must be a positive number of seconds", self.part_target)));
+            return Err(Error::InvalidConfig(format!(
+                "part_target {} must be a positive number of seconds",
+                self.part_target
+            )));
         }
         if !(self.segment_target.is_finite() && self.segment_target >= self.part_target) {
             return Err(Error::InvalidConfig(format!(
@@ -60,7 +68,9 @@ impl ChunkerConfig {
             )));
         }
         if timescale == 0 || self.part_target_ticks(timescale) == 0 {
-            return Err(Error::InvalidConfig(format!("timescale {timescale} gives a part target of 0 ticks")));
+            return Err(Error::InvalidConfig(format!(
+                "timescale {timescale} gives a part target of 0 ticks"
+            )));
         }
         Ok(())
     }
@@ -261,10 +271,17 @@ impl Chunker {
             return Err(Error::ZeroDuration { dts: s.dts });
         }
         if u32::try_from(s.data.len()).is_err() {
-            return Err(Error::SampleTooLarge { dts: s.dts, size: s.data.len() });
+            return Err(Error::SampleTooLarge {
+                dts: s.dts,
+                size: s.data.len(),
+            });
         }
-        let Some(composition_offset) = s.pts.checked_sub(s.dts).and_then(|c| i32::try_from(c).ok()) else {
-            return Err(Error::CompositionOffsetOverflow { dts: s.dts, pts: s.pts });
+        let Some(composition_offset) = s.pts.checked_sub(s.dts).and_then(|c| i32::try_from(c).ok())
+        else {
+            return Err(Error::CompositionOffsetOverflow {
+                dts: s.dts,
+                pts: s.pts,
+            });
         };
         if let Some(prev) = self.last_dts {
             let step = s.dts as i128 - prev as i128;
@@ -277,7 +294,10 @@ impl Chunker {
                 self.open_discontinuity();
                 self.last_dts = None;
             } else if step <= 0 {
-                return Err(Error::DtsNotIncreasing { dts: s.dts, previous: prev });
+                return Err(Error::DtsNotIncreasing {
+                    dts: s.dts,
+                    previous: prev,
+                });
             }
         }
         let starts_timeline = self.last_dts.is_none();
@@ -287,9 +307,15 @@ impl Chunker {
         let mut shift = self.shift;
         if starts_timeline && s.dts.saturating_add(shift) < 0 {
             // tfdt is unsigned (ISO/IEC 14496-12 §8.8.12): shift the whole timeline up.
-            shift = s.dts.checked_neg().ok_or(Error::TimestampOverflow { dts: s.dts })?;
+            shift = s
+                .dts
+                .checked_neg()
+                .ok_or(Error::TimestampOverflow { dts: s.dts })?;
         }
-        let dts = s.dts.checked_add(shift).ok_or(Error::TimestampOverflow { dts: s.dts })?;
+        let dts = s
+            .dts
+            .checked_add(shift)
+            .ok_or(Error::TimestampOverflow { dts: s.dts })?;
         self.shift = shift;
         self.last_dts = Some(s.dts);
         self.used_init = true;
@@ -332,7 +358,14 @@ impl Chunker {
             self.next_msn += 1;
         }
         let duration = s.duration;
-        self.part.push(Pending { dts, composition_offset, duration, sync: s.sync, data: s.data, wallclock_ms: s.wallclock_ms });
+        self.part.push(Pending {
+            dts,
+            composition_offset,
+            duration,
+            sync: s.sync,
+            data: s.data,
+            wallclock_ms: s.wallclock_ms,
+        });
         // Latency: if a next sample of the same duration would not fit, the part is complete now.
         let first = self.part[0].dts;
         if (dts - first) as u64 + 2 * duration as u64 > self.part_target {
@@ -400,7 +433,10 @@ impl Chunker {
             // sample n+1 = dts of sample n + its duration).
             let next = samples.get(i + 1).map(|q| q.dts).or(next_dts);
             let mut d = p.duration;
-            if let Some(nd) = next.and_then(|nd| u32::try_from(nd - p.dts).ok()).filter(|&d| d > 0) {
+            if let Some(nd) = next
+                .and_then(|nd| u32::try_from(nd - p.dts).ok())
+                .filter(|&d| d > 0)
+            {
                 if i + 1 < n || (p.dts - first_dts) as u64 + nd as u64 <= self.part_target {
                     d = nd;
                 }

@@ -28,15 +28,24 @@ pub fn codec_string(config: &CodecConfig) -> String {
             // Compatibility flags in reverse bit order, hex, leading zeros omitted.
             let compat = info.compat_flags.reverse_bits();
             let tier = if info.tier { 'H' } else { 'L' };
-            let mut s = format!("hvc1.{space}{}.{compat:X}.{tier}{}", info.profile_idc, info.level_idc);
+            let mut s = format!(
+                "hvc1.{space}{}.{compat:X}.{tier}{}",
+                info.profile_idc, info.level_idc
+            );
             // Constraint bytes in hex, trailing zero bytes omitted.
-            let used = info.constraint.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+            let used = info
+                .constraint
+                .iter()
+                .rposition(|&b| b != 0)
+                .map_or(0, |i| i + 1);
             for b in &info.constraint[..used] {
                 s.push_str(&format!(".{b:X}"));
             }
             s
         }
-        CodecConfig::Aac { audio_specific_config: asc } => {
+        CodecConfig::Aac {
+            audio_specific_config: asc,
+        } => {
             format!("mp4a.40.{}", aac_object_type(asc).unwrap_or(2))
         }
         CodecConfig::Opus { .. } => "opus".to_string(),
@@ -62,9 +71,15 @@ mod tests {
 
     #[test]
     fn avc_string_from_sps_bytes() {
-        let c = CodecConfig::Avc { sps: vec![Bytes::from_static(&[0x67, 0x64, 0x00, 0x1f, 0xac])], pps: vec![] };
+        let c = CodecConfig::Avc {
+            sps: vec![Bytes::from_static(&[0x67, 0x64, 0x00, 0x1f, 0xac])],
+            pps: vec![],
+        };
         assert_eq!(codec_string(&c), "avc1.64001f");
-        let c = CodecConfig::Avc { sps: vec![Bytes::from_static(&[0x67, 0x42, 0xc0, 0x0d])], pps: vec![] };
+        let c = CodecConfig::Avc {
+            sps: vec![Bytes::from_static(&[0x67, 0x42, 0xc0, 0x0d])],
+            pps: vec![],
+        };
         assert_eq!(codec_string(&c), "avc1.42c00d");
     }
 
@@ -72,24 +87,48 @@ mod tests {
     fn hevc_string_main_level_3_1() {
         // NAL header 42 01, vps/sub-layers 01, PTL: space 0 tier 0 profile 1,
         // compat 0x60000000, constraint B0 00.., level 93.
-        let sps = [0x42, 0x01, 0x01, 0x01, 0x60, 0, 0, 0, 0xb0, 0, 0, 0, 0, 0, 93, 0xa0];
-        let c = CodecConfig::Hevc { vps: vec![], sps: vec![Bytes::copy_from_slice(&sps)], pps: vec![] };
+        let sps = [
+            0x42, 0x01, 0x01, 0x01, 0x60, 0, 0, 0, 0xb0, 0, 0, 0, 0, 0, 93, 0xa0,
+        ];
+        let c = CodecConfig::Hevc {
+            vps: vec![],
+            sps: vec![Bytes::copy_from_slice(&sps)],
+            pps: vec![],
+        };
         assert_eq!(codec_string(&c), "hvc1.1.6.L93.B0");
         // Main 10, high tier, level 5.1 (153), compat 0x20000000 -> 4.
-        let sps = [0x42, 0x01, 0x01, 0x22, 0x20, 0, 0, 0, 0x90, 0, 0, 0, 0, 0, 153, 0xa0];
-        let c = CodecConfig::Hevc { vps: vec![], sps: vec![Bytes::copy_from_slice(&sps)], pps: vec![] };
+        let sps = [
+            0x42, 0x01, 0x01, 0x22, 0x20, 0, 0, 0, 0x90, 0, 0, 0, 0, 0, 153, 0xa0,
+        ];
+        let c = CodecConfig::Hevc {
+            vps: vec![],
+            sps: vec![Bytes::copy_from_slice(&sps)],
+            pps: vec![],
+        };
         assert_eq!(codec_string(&c), "hvc1.2.4.H153.90");
     }
 
     #[test]
     fn aac_strings() {
-        let lc = CodecConfig::Aac { audio_specific_config: Bytes::from_static(&[0x11, 0x90]) };
+        let lc = CodecConfig::Aac {
+            audio_specific_config: Bytes::from_static(&[0x11, 0x90]),
+        };
         assert_eq!(codec_string(&lc), "mp4a.40.2");
-        let he = CodecConfig::Aac { audio_specific_config: Bytes::from_static(&[0x2b, 0x92, 0x08, 0x00]) };
+        let he = CodecConfig::Aac {
+            audio_specific_config: Bytes::from_static(&[0x2b, 0x92, 0x08, 0x00]),
+        };
         assert_eq!(codec_string(&he), "mp4a.40.5");
         // Escape: 31 then 6 bits (000010 -> 32+2 = 34).
-        let esc = CodecConfig::Aac { audio_specific_config: Bytes::from_static(&[0xf8, 0x40]) };
+        let esc = CodecConfig::Aac {
+            audio_specific_config: Bytes::from_static(&[0xf8, 0x40]),
+        };
         assert_eq!(codec_string(&esc), "mp4a.40.34");
-        assert_eq!(codec_string(&CodecConfig::Opus { pre_skip: 312, input_sample_rate: 48000 }), "opus");
+        assert_eq!(
+            codec_string(&CodecConfig::Opus {
+                pre_skip: 312,
+                input_sample_rate: 48000
+            }),
+            "opus"
+        );
     }
 }

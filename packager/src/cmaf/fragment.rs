@@ -60,7 +60,8 @@ pub(crate) fn write_fragment(sequence: u32, base_dts: u64, samples: &[FragSample
                 w.u32(samples.len() as u32).i32((moof_len + 8) as i32);
                 for s in samples {
                     w.u32(s.duration).u32(s.data.len() as u32);
-                    w.u32(if s.sync { FLAGS_SYNC } else { FLAGS_NON_SYNC }).i32(s.composition_offset);
+                    w.u32(if s.sync { FLAGS_SYNC } else { FLAGS_NON_SYNC })
+                        .i32(s.composition_offset);
                 }
             });
         });
@@ -81,8 +82,18 @@ mod tests {
     #[test]
     fn data_offset_points_at_mdat_payload() {
         let samples = vec![
-            FragSample { duration: 3000, sync: true, composition_offset: 0, data: Bytes::from_static(b"abc") },
-            FragSample { duration: 3000, sync: false, composition_offset: -3000, data: Bytes::from_static(b"de") },
+            FragSample {
+                duration: 3000,
+                sync: true,
+                composition_offset: 0,
+                data: Bytes::from_static(b"abc"),
+            },
+            FragSample {
+                duration: 3000,
+                sync: false,
+                composition_offset: -3000,
+                data: Bytes::from_static(b"de"),
+            },
         ];
         let b = write_fragment(7, 1 << 40, &samples);
         let moof = u32::from_be_bytes(b[0..4].try_into().unwrap()) as usize;

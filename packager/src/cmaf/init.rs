@@ -25,7 +25,12 @@ pub(crate) fn write_init(track: &TrackInfo) -> Result<Vec<u8>, Error> {
     // rfc8216bis §3.1.2: "an ftyp box containing a brand that is compatible with iso6 or
     // higher"; cmfc declares a CMAF track (ISO/IEC 23000-19 §7.2).
     w.boxed(b"ftyp", |w| {
-        w.bytes(b"iso6").u32(0).bytes(b"iso6").bytes(b"cmfc").bytes(b"isom").bytes(b"mp41");
+        w.bytes(b"iso6")
+            .u32(0)
+            .bytes(b"iso6")
+            .bytes(b"cmfc")
+            .bytes(b"isom")
+            .bytes(b"mp41");
     });
     let mut err = None;
     w.boxed(b"moov", |w| {
@@ -115,7 +120,8 @@ fn pack_language(lang: &str) -> u16 {
     let b = lang.as_bytes();
     let ok = b.len() == 3 && b.iter().all(|c| c.is_ascii_lowercase());
     let b: &[u8] = if ok { b } else { b"und" };
-    b.iter().fold(0u16, |acc, &c| (acc << 5) | (c - 0x60) as u16)
+    b.iter()
+        .fold(0u16, |acc, &c| (acc << 5) | (c - 0x60) as u16)
 }
 
 fn write_sample_entry(w: &mut BoxWriter, track: &TrackInfo) -> Result<(), Error> {
@@ -138,7 +144,10 @@ fn write_sample_entry(w: &mut BoxWriter, track: &TrackInfo) -> Result<(), Error>
                     // format and bit depths, and no SPS extensions here.
                     if !matches!(s[1], 66 | 77 | 88) {
                         let (chroma, luma, chroma_depth) = parse_avc_sps_format(s);
-                        w.u8(0xfc | chroma).u8(0xf8 | luma).u8(0xf8 | chroma_depth).u8(0);
+                        w.u8(0xfc | chroma)
+                            .u8(0xf8 | luma)
+                            .u8(0xf8 | chroma_depth)
+                            .u8(0);
                     }
                 });
             });
@@ -152,13 +161,16 @@ fn write_sample_entry(w: &mut BoxWriter, track: &TrackInfo) -> Result<(), Error>
                 w.boxed(b"hvcC", |w| {
                     w.u8(1);
                     w.u8((info.profile_space << 6) | ((info.tier as u8) << 5) | info.profile_idc);
-                    w.u32(info.compat_flags).bytes(&info.constraint).u8(info.level_idc);
+                    w.u32(info.compat_flags)
+                        .bytes(&info.constraint)
+                        .u8(info.level_idc);
                     w.u16(0xf000); // reserved + min_spatial_segmentation_idc 0
                     w.u8(0xfc); // reserved + parallelismType 0 (unknown)
                     w.u8(0xfc | info.chroma_format_idc);
-                    w.u8(0xf8 | info.bit_depth_luma_minus8).u8(0xf8 | info.bit_depth_chroma_minus8);
+                    w.u8(0xf8 | info.bit_depth_luma_minus8)
+                        .u8(0xf8 | info.bit_depth_chroma_minus8);
                     w.u16(0); // avgFrameRate unknown
-                    // constantFrameRate 0, numTemporalLayers, temporalIdNested, lengthSizeMinusOne 3.
+                              // constantFrameRate 0, numTemporalLayers, temporalIdNested, lengthSizeMinusOne 3.
                     w.u8(((info.sub_layers & 7) << 3) | ((info.temporal_id_nested as u8) << 2) | 3);
                     w.u8(3);
                     for (typ, nals) in [(32u8, vps), (33, sps), (34, pps)] {
@@ -171,17 +183,36 @@ fn write_sample_entry(w: &mut BoxWriter, track: &TrackInfo) -> Result<(), Error>
             });
             Ok(())
         }
-        (CodecConfig::Aac { audio_specific_config }, MediaKind::Audio { channels, sample_rate }) => {
+        (
+            CodecConfig::Aac {
+                audio_specific_config,
+            },
+            MediaKind::Audio {
+                channels,
+                sample_rate,
+            },
+        ) => {
             audio_entry(w, b"mp4a", channels, sample_rate, |w| {
-                w.full(b"esds", 0, 0, |w| write_es_descriptor(w, audio_specific_config));
+                w.full(b"esds", 0, 0, |w| {
+                    write_es_descriptor(w, audio_specific_config)
+                });
             });
             Ok(())
         }
-        (CodecConfig::Opus { pre_skip, input_sample_rate }, MediaKind::Audio { channels, .. }) => {
+        (
+            CodecConfig::Opus {
+                pre_skip,
+                input_sample_rate,
+            },
+            MediaKind::Audio { channels, .. },
+        ) => {
             // Opus in ISOBMFF §4.3: sample entry 'Opus', sample rate field 48000.
             audio_entry(w, b"Opus", channels, 48000, |w| {
                 w.boxed(b"dOps", |w| {
-                    w.u8(0).u8(channels as u8).u16(*pre_skip).u32(*input_sample_rate);
+                    w.u8(0)
+                        .u8(channels as u8)
+                        .u16(*pre_skip)
+                        .u32(*input_sample_rate);
                     w.u16(0).u8(0); // OutputGain 0, ChannelMappingFamily 0
                 });
             });
@@ -195,11 +226,18 @@ fn write_sample_entry(w: &mut BoxWriter, track: &TrackInfo) -> Result<(), Error>
 }
 
 /// VisualSampleEntry (ISO/IEC 14496-12 §12.1.3).
-fn visual_entry(w: &mut BoxWriter, typ: &[u8; 4], width: u32, height: u32, config: impl FnOnce(&mut BoxWriter)) {
+fn visual_entry(
+    w: &mut BoxWriter,
+    typ: &[u8; 4],
+    width: u32,
+    height: u32,
+    config: impl FnOnce(&mut BoxWriter),
+) {
     w.boxed(typ, |w| {
         w.zeros(6).u16(1); // reserved, data_reference_index
         w.zeros(16); // pre_defined, reserved, pre_defined[3]
-        w.u16(width.min(0xffff) as u16).u16(height.min(0xffff) as u16);
+        w.u16(width.min(0xffff) as u16)
+            .u16(height.min(0xffff) as u16);
         w.u32(0x0048_0000).u32(0x0048_0000).u32(0).u16(1); // 72 dpi, reserved, frame_count
         w.zeros(32).u16(0x0018).u16(0xffff); // compressorname, depth, pre_defined -1
         config(w);
@@ -207,7 +245,13 @@ fn visual_entry(w: &mut BoxWriter, typ: &[u8; 4], width: u32, height: u32, confi
 }
 
 /// AudioSampleEntry (ISO/IEC 14496-12 §12.2.3).
-fn audio_entry(w: &mut BoxWriter, typ: &[u8; 4], channels: u16, rate: u32, config: impl FnOnce(&mut BoxWriter)) {
+fn audio_entry(
+    w: &mut BoxWriter,
+    typ: &[u8; 4],
+    channels: u16,
+    rate: u32,
+    config: impl FnOnce(&mut BoxWriter),
+) {
     w.boxed(typ, |w| {
         w.zeros(6).u16(1).zeros(8); // reserved, data_reference_index, reserved
         w.u16(channels).u16(16).u16(0).u16(0); // channelcount, samplesize, pre_defined, reserved
@@ -233,7 +277,11 @@ fn write_es_descriptor(w: &mut BoxWriter, asc: &[u8]) {
 }
 
 fn descr_header_len(len: usize) -> usize {
-    if len < 0x80 { 2 } else { 5 }
+    if len < 0x80 {
+        2
+    } else {
+        5
+    }
 }
 
 fn descr_header(w: &mut BoxWriter, tag: u8, len: usize) {
@@ -242,7 +290,8 @@ fn descr_header(w: &mut BoxWriter, tag: u8, len: usize) {
         w.u8(len as u8);
     } else {
         let l = len as u32;
-        w.u8(0x80 | ((l >> 21) & 0x7f) as u8).u8(0x80 | ((l >> 14) & 0x7f) as u8);
+        w.u8(0x80 | ((l >> 21) & 0x7f) as u8)
+            .u8(0x80 | ((l >> 14) & 0x7f) as u8);
         w.u8(0x80 | ((l >> 7) & 0x7f) as u8).u8((l & 0x7f) as u8);
     }
 }

@@ -55,11 +55,20 @@ pub fn length_prefixed_nal_units(data: &[u8]) -> Result<Vec<&[u8]>, Error> {
     let mut off = 0usize;
     while off < data.len() {
         let Some(len_bytes) = data.get(off..off + 4) else {
-            return Err(Error::BadNalLength { length: 4, offset: off, size: data.len() });
+            return Err(Error::BadNalLength {
+                length: 4,
+                offset: off,
+                size: data.len(),
+            });
         };
-        let len = u32::from_be_bytes([len_bytes[0], len_bytes[1], len_bytes[2], len_bytes[3]]) as usize;
+        let len =
+            u32::from_be_bytes([len_bytes[0], len_bytes[1], len_bytes[2], len_bytes[3]]) as usize;
         let Some(nal) = data.get(off + 4..off + 4 + len) else {
-            return Err(Error::BadNalLength { length: len, offset: off, size: data.len() });
+            return Err(Error::BadNalLength {
+                length: len,
+                offset: off,
+                size: data.len(),
+            });
         };
         out.push(nal);
         off += 4 + len;
@@ -155,10 +164,16 @@ pub(crate) struct HevcSpsInfo {
 /// Reads an H.265 SPS NAL unit (with its 2-byte NAL header): the general profile_tier_level
 /// (ISO/IEC 23008-2 §7.3.3) and, when it can, chroma format and bit depths (§7.3.2.2).
 pub(crate) fn parse_hevc_sps(nal: &[u8]) -> Result<HevcSpsInfo, Error> {
-    let bad = |reason: &str| Error::BadExtradata { codec: "hevc", reason: format!("SPS: {reason}") };
+    let bad = |reason: &str| Error::BadExtradata {
+        codec: "hevc",
+        reason: format!("SPS: {reason}"),
+    };
     let rbsp = to_rbsp(nal);
     if rbsp.len() < 15 {
-        return Err(bad(&format!("{} bytes, need at least 15 for profile_tier_level", rbsp.len())));
+        return Err(bad(&format!(
+            "{} bytes, need at least 15 for profile_tier_level",
+            rbsp.len()
+        )));
     }
     let max_sub_layers_minus1 = (rbsp[2] >> 1) & 0x7;
     let mut info = HevcSpsInfo {
@@ -208,7 +223,11 @@ pub(crate) fn parse_hevc_sps(nal: &[u8]) -> Result<HevcSpsInfo, Error> {
         }
         let luma = r.ue()?;
         let chroma_depth = r.ue()?;
-        Some((u8::try_from(chroma).ok()?, u8::try_from(luma).ok()?, u8::try_from(chroma_depth).ok()?))
+        Some((
+            u8::try_from(chroma).ok()?,
+            u8::try_from(luma).ok()?,
+            u8::try_from(chroma_depth).ok()?,
+        ))
     };
     if let Some((c, l, cd)) = rest() {
         info.chroma_format_idc = c & 3;
@@ -224,8 +243,13 @@ pub(crate) fn parse_hevc_sps(nal: &[u8]) -> Result<HevcSpsInfo, Error> {
 pub(crate) fn parse_avc_sps_format(nal: &[u8]) -> (u8, u8, u8) {
     const DEFAULT: (u8, u8, u8) = (1, 0, 0);
     let rbsp = to_rbsp(nal);
-    let Some(&profile) = rbsp.get(1) else { return DEFAULT };
-    if !matches!(profile, 100 | 110 | 122 | 244 | 44 | 83 | 86 | 118 | 128 | 138 | 139 | 134 | 135) {
+    let Some(&profile) = rbsp.get(1) else {
+        return DEFAULT;
+    };
+    if !matches!(
+        profile,
+        100 | 110 | 122 | 244 | 44 | 83 | 86 | 118 | 128 | 138 | 139 | 134 | 135
+    ) {
         return DEFAULT;
     }
     let mut r = BitReader::new(rbsp.get(4..).unwrap_or_default());
@@ -237,7 +261,11 @@ pub(crate) fn parse_avc_sps_format(nal: &[u8]) -> (u8, u8, u8) {
         }
         let luma = r.ue()?;
         let chroma_depth = r.ue()?;
-        Some(((chroma & 3) as u8, (luma & 7) as u8, (chroma_depth & 7) as u8))
+        Some((
+            (chroma & 3) as u8,
+            (luma & 7) as u8,
+            (chroma_depth & 7) as u8,
+        ))
     };
     read().unwrap_or(DEFAULT)
 }
@@ -258,8 +286,13 @@ mod tests {
 
     #[test]
     fn annexb_three_and_four_byte_start_codes() {
-        let data = [0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 4, 5, 0];
-        assert_eq!(annexb_nal_units(&data), vec![&[0x67, 1, 2][..], &[0x68, 3][..], &[0x65, 4, 5][..]]);
+        let data = [
+            0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 4, 5, 0,
+        ];
+        assert_eq!(
+            annexb_nal_units(&data),
+            vec![&[0x67, 1, 2][..], &[0x68, 3][..], &[0x65, 4, 5][..]]
+        );
         assert_eq!(
             annexb_to_length_prefixed(&data),
             vec![0, 0, 0, 3, 0x67, 1, 2, 0, 0, 0, 2, 0x68, 3, 0, 0, 0, 3, 0x65, 4, 5]
@@ -277,10 +310,17 @@ mod tests {
     #[test]
     fn length_prefixed_round_trip_and_overrun() {
         let lp = annexb_to_length_prefixed(&[0, 0, 1, 0x41, 9, 9]);
-        assert_eq!(length_prefixed_nal_units(&lp).unwrap(), vec![&[0x41, 9, 9][..]]);
+        assert_eq!(
+            length_prefixed_nal_units(&lp).unwrap(),
+            vec![&[0x41, 9, 9][..]]
+        );
         assert!(matches!(
             length_prefixed_nal_units(&[0, 0, 0, 9, 1]),
-            Err(Error::BadNalLength { length: 9, offset: 0, size: 5 })
+            Err(Error::BadNalLength {
+                length: 9,
+                offset: 0,
+                size: 5
+            })
         ));
         assert!(length_prefixed_nal_units(&[0, 0]).is_err());
     }
@@ -293,9 +333,15 @@ mod tests {
     #[test]
     fn avc_sps_format() {
         // High profile: sps_id 0, chroma 1, depths 0 (bits 1 010 1 1).
-        assert_eq!(parse_avc_sps_format(&[0x67, 0x64, 0, 0x1f, 0xac]), (1, 0, 0));
+        assert_eq!(
+            parse_avc_sps_format(&[0x67, 0x64, 0, 0x1f, 0xac]),
+            (1, 0, 0)
+        );
         // High 4:4:4: chroma 3, separate plane 0, luma 2 (011), chroma 2 (011): 1 00100 0 011 011.
-        assert_eq!(parse_avc_sps_format(&[0x67, 0xf4, 0, 0x1f, 0b1001_0000, 0b1101_1000]), (3, 2, 2));
+        assert_eq!(
+            parse_avc_sps_format(&[0x67, 0xf4, 0, 0x1f, 0b1001_0000, 0b1101_1000]),
+            (3, 2, 2)
+        );
         assert_eq!(parse_avc_sps_format(&[0x67, 0x42, 0, 0x1f]), (1, 0, 0));
         assert_eq!(parse_avc_sps_format(&[0x67]), (1, 0, 0));
     }
@@ -304,7 +350,10 @@ mod tests {
     fn exp_golomb() {
         // 1 -> 0, 010 -> 1, 011 -> 2, 00100 -> 3
         let mut r = BitReader::new(&[0b1010_0110, 0b0100_0000]);
-        assert_eq!((r.ue(), r.ue(), r.ue(), r.ue()), (Some(0), Some(1), Some(2), Some(3)));
+        assert_eq!(
+            (r.ue(), r.ue(), r.ue(), r.ue()),
+            (Some(0), Some(1), Some(2), Some(3))
+        );
         let mut r = BitReader::new(&[0]);
         assert_eq!(r.ue(), None);
     }

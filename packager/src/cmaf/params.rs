@@ -15,19 +15,31 @@ const HEVC_SPS: u8 = 33;
 const HEVC_PPS: u8 = 34;
 
 fn bad(codec: &'static str, reason: impl Into<String>) -> Error {
-    Error::BadExtradata { codec, reason: reason.into() }
+    Error::BadExtradata {
+        codec,
+        reason: reason.into(),
+    }
 }
 
 /// Reads `count` u16-length-prefixed NAL units starting at `*off`.
-fn read_nals(codec: &'static str, d: &[u8], off: &mut usize, count: usize, out: &mut Vec<Bytes>) -> Result<(), Error> {
+fn read_nals(
+    codec: &'static str,
+    d: &[u8],
+    off: &mut usize,
+    count: usize,
+    out: &mut Vec<Bytes>,
+) -> Result<(), Error> {
     for _ in 0..count {
         let len = d
             .get(*off..*off + 2)
             .map(|b| u16::from_be_bytes([b[0], b[1]]) as usize)
             .ok_or_else(|| bad(codec, format!("record truncated at offset {}", *off)))?;
-        let nal = d
-            .get(*off + 2..*off + 2 + len)
-            .ok_or_else(|| bad(codec, format!("NAL of {len} bytes at offset {} overruns the record", *off)))?;
+        let nal = d.get(*off + 2..*off + 2 + len).ok_or_else(|| {
+            bad(
+                codec,
+                format!("NAL of {len} bytes at offset {} overruns the record", *off),
+            )
+        })?;
         out.push(Bytes::copy_from_slice(nal));
         *off += 2 + len;
     }
@@ -48,14 +60,29 @@ impl CodecConfig {
         }
         let d = extradata;
         if d.len() < 6 || d[0] != 1 {
-            return Err(bad("avc", format!("neither an avcC record (version 1) nor Annex-B ({} bytes)", d.len())));
+            return Err(bad(
+                "avc",
+                format!(
+                    "neither an avcC record (version 1) nor Annex-B ({} bytes)",
+                    d.len()
+                ),
+            ));
         }
         if d[4] & 3 != 3 {
-            return Err(bad("avc", format!("lengthSizeMinusOne {} unsupported (need 4-byte lengths)", d[4] & 3)));
+            return Err(bad(
+                "avc",
+                format!(
+                    "lengthSizeMinusOne {} unsupported (need 4-byte lengths)",
+                    d[4] & 3
+                ),
+            ));
         }
         let mut off = 6;
         read_nals("avc", d, &mut off, (d[5] & 0x1f) as usize, &mut sps)?;
-        let n_pps = *d.get(off).ok_or_else(|| bad("avc", format!("no PPS count at offset {off}")))? as usize;
+        let n_pps = *d
+            .get(off)
+            .ok_or_else(|| bad("avc", format!("no PPS count at offset {off}")))?
+            as usize;
         off += 1;
         read_nals("avc", d, &mut off, n_pps, &mut pps)?;
         let c = CodecConfig::Avc { sps, pps };
@@ -64,7 +91,9 @@ impl CodecConfig {
     }
 
     /// H.264 config from NAL units (e.g. the in-band SPS/PPS of a keyframe); other NAL types are ignored.
-    pub fn avc_from_nals<'a>(nals: impl IntoIterator<Item = &'a [u8]>) -> Result<CodecConfig, Error> {
+    pub fn avc_from_nals<'a>(
+        nals: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<CodecConfig, Error> {
         let (mut sps, mut pps) = (Vec::new(), Vec::new());
         for n in nals {
             match avc_nal_type(n) {
@@ -86,10 +115,22 @@ impl CodecConfig {
         }
         let d = extradata;
         if d.len() < 23 || d[0] != 1 {
-            return Err(bad("hevc", format!("neither an hvcC record (version 1) nor Annex-B ({} bytes)", d.len())));
+            return Err(bad(
+                "hevc",
+                format!(
+                    "neither an hvcC record (version 1) nor Annex-B ({} bytes)",
+                    d.len()
+                ),
+            ));
         }
         if d[21] & 3 != 3 {
-            return Err(bad("hevc", format!("lengthSizeMinusOne {} unsupported (need 4-byte lengths)", d[21] & 3)));
+            return Err(bad(
+                "hevc",
+                format!(
+                    "lengthSizeMinusOne {} unsupported (need 4-byte lengths)",
+                    d[21] & 3
+                ),
+            ));
         }
         let mut all = Vec::new();
         let mut off = 23;
@@ -105,7 +146,9 @@ impl CodecConfig {
     }
 
     /// H.265 config from NAL units (e.g. the in-band parameter sets of a keyframe).
-    pub fn hevc_from_nals<'a>(nals: impl IntoIterator<Item = &'a [u8]>) -> Result<CodecConfig, Error> {
+    pub fn hevc_from_nals<'a>(
+        nals: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<CodecConfig, Error> {
         let (mut vps, mut sps, mut pps) = (Vec::new(), Vec::new(), Vec::new());
         for n in nals {
             match hevc_nal_type(n) {
@@ -134,12 +177,20 @@ impl CodecConfig {
     /// AAC config from the AudioSpecificConfig bytes (ISO/IEC 14496-3 §1.6.2.1).
     pub fn aac_from_extradata(extradata: &[u8]) -> Result<CodecConfig, Error> {
         if extradata.len() < 2 {
-            return Err(bad("aac", format!("AudioSpecificConfig of {} bytes, need at least 2", extradata.len())));
+            return Err(bad(
+                "aac",
+                format!(
+                    "AudioSpecificConfig of {} bytes, need at least 2",
+                    extradata.len()
+                ),
+            ));
         }
         if extradata[0] >> 3 == 0 {
             return Err(bad("aac", "audioObjectType 0 (null object)"));
         }
-        Ok(CodecConfig::Aac { audio_specific_config: Bytes::copy_from_slice(extradata) })
+        Ok(CodecConfig::Aac {
+            audio_specific_config: Bytes::copy_from_slice(extradata),
+        })
     }
 
     /// Checks that every parameter set the sample entry needs is present and non-empty.
@@ -156,7 +207,10 @@ impl CodecConfig {
                 need("avc", "sps", sps)?;
                 need("avc", "pps", pps)?;
                 if sps[0].len() < 4 {
-                    return Err(bad("avc", format!("SPS of {} bytes, need at least 4", sps[0].len())));
+                    return Err(bad(
+                        "avc",
+                        format!("SPS of {} bytes, need at least 4", sps[0].len()),
+                    ));
                 }
                 Ok(())
             }
@@ -166,9 +220,14 @@ impl CodecConfig {
                 need("hevc", "pps", pps)?;
                 super::nal::parse_hevc_sps(&sps[0]).map(|_| ())
             }
-            CodecConfig::Aac { audio_specific_config } => {
+            CodecConfig::Aac {
+                audio_specific_config,
+            } => {
                 if audio_specific_config.len() < 2 {
-                    return Err(Error::MissingParameterSets { codec: "aac", what: "audio specific config" });
+                    return Err(Error::MissingParameterSets {
+                        codec: "aac",
+                        what: "audio specific config",
+                    });
                 }
                 Ok(())
             }
@@ -197,21 +256,46 @@ mod tests {
         annexb.extend_from_slice(&PPS);
         let b = CodecConfig::avc_from_extradata(&annexb).unwrap();
         assert_eq!(a, b);
-        assert_eq!(a, CodecConfig::Avc { sps: vec![Bytes::from_static(&SPS)], pps: vec![Bytes::from_static(&PPS)] });
+        assert_eq!(
+            a,
+            CodecConfig::Avc {
+                sps: vec![Bytes::from_static(&SPS)],
+                pps: vec![Bytes::from_static(&PPS)]
+            }
+        );
     }
 
     #[test]
     fn bad_extradata_is_an_error() {
-        assert!(matches!(CodecConfig::avc_from_extradata(&[]), Err(Error::BadExtradata { .. })));
-        assert!(matches!(CodecConfig::avc_from_extradata(&[1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 40]), Err(Error::BadExtradata { .. })));
+        assert!(matches!(
+            CodecConfig::avc_from_extradata(&[]),
+            Err(Error::BadExtradata { .. })
+        ));
+        assert!(matches!(
+            CodecConfig::avc_from_extradata(&[1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 40]),
+            Err(Error::BadExtradata { .. })
+        ));
         assert!(matches!(
             CodecConfig::avc_from_extradata(&[0, 0, 1, 0x67, 0x64, 0, 0x1f]),
-            Err(Error::MissingParameterSets { codec: "avc", what: "pps" })
+            Err(Error::MissingParameterSets {
+                codec: "avc",
+                what: "pps"
+            })
         ));
         assert!(CodecConfig::hevc_from_extradata(&[1; 10]).is_err());
         assert!(CodecConfig::hevc_from_extradata(&[0, 0, 1, 0x40, 1]).is_err());
         assert!(CodecConfig::aac_from_extradata(&[0x12]).is_err());
-        assert!(CodecConfig::Avc { sps: vec![], pps: vec![] }.validate().is_err());
-        assert!(CodecConfig::Avc { sps: vec![Bytes::new()], pps: vec![Bytes::from_static(&PPS)] }.validate().is_err());
+        assert!(CodecConfig::Avc {
+            sps: vec![],
+            pps: vec![]
+        }
+        .validate()
+        .is_err());
+        assert!(CodecConfig::Avc {
+            sps: vec![Bytes::new()],
+            pps: vec![Bytes::from_static(&PPS)]
+        }
+        .validate()
+        .is_err());
     }
 }

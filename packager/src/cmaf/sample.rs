@@ -9,11 +9,18 @@ pub enum CodecConfig {
     /// H.264/AVC: raw SPS and PPS NAL units (no start codes, no length prefix).
     Avc { sps: Vec<Bytes>, pps: Vec<Bytes> },
     /// H.265/HEVC: raw VPS, SPS and PPS NAL units (no start codes, no length prefix).
-    Hevc { vps: Vec<Bytes>, sps: Vec<Bytes>, pps: Vec<Bytes> },
+    Hevc {
+        vps: Vec<Bytes>,
+        sps: Vec<Bytes>,
+        pps: Vec<Bytes>,
+    },
     /// AAC: the AudioSpecificConfig (ISO/IEC 14496-3 §1.6.2.1) bytes.
     Aac { audio_specific_config: Bytes },
     /// Opus: the fields of the `dOps` box (Opus-in-ISOBMFF §4.3.2).
-    Opus { pre_skip: u16, input_sample_rate: u32 },
+    Opus {
+        pre_skip: u16,
+        input_sample_rate: u32,
+    },
 }
 
 /// What kind of media a track carries, with the presentation facts of that kind.

@@ -54,7 +54,11 @@ fn describe_stream(out: &mut String, s: &StreamConfig) {
         "  segments: {:.3} s target, parts {:.3} s ({}), window {} segments ({:.0} s)",
         s.segment_target,
         s.part_target,
-        if s.byterange_parts { "byte ranges of their segment" } else { "own URLs" },
+        if s.byterange_parts {
+            "byte ranges of their segment"
+        } else {
+            "own URLs"
+        },
         s.window,
         s.segment_target * f64::from(s.window)
     );

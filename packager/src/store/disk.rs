@@ -75,7 +75,10 @@ struct Manifest {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> DiskError + '_ {
-    move |source| DiskError::Io { path: path.to_owned(), source }
+    move |source| DiskError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// Writes `chunks` to `path` atomically: a temp file in the same directory, fsync-free
@@ -96,7 +99,10 @@ pub fn write_atomic(path: &Path, chunks: &[&[u8]]) -> Result<(), DiskError> {
 impl RenditionDir {
     /// The directory `{root}/{stream}/{rendition}` for media of `epoch`.
     pub fn new(root: &Path, stream: &str, rendition: &str, epoch: u64) -> Self {
-        RenditionDir { dir: root.join(stream).join(rendition), epoch }
+        RenditionDir {
+            dir: root.join(stream).join(rendition),
+            epoch,
+        }
     }
 
     fn media(&self, name: &str) -> PathBuf {
@@ -157,13 +163,20 @@ impl RenditionDir {
                     parts: s
                         .parts
                         .iter()
-                        .map(|p| PartRecord { duration: p.duration, independent: p.independent, len: p.bytes.len() as u64 })
+                        .map(|p| PartRecord {
+                            duration: p.duration,
+                            independent: p.independent,
+                            len: p.bytes.len() as u64,
+                        })
                         .collect(),
                 })
                 .collect(),
         };
         let path = self.manifest_path();
-        let text = toml::to_string(&m).map_err(|e| DiskError::Manifest { path: path.clone(), message: e.to_string() })?;
+        let text = toml::to_string(&m).map_err(|e| DiskError::Manifest {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
         write_atomic(&path, &[text.as_bytes()])
     }
 
@@ -183,25 +196,39 @@ impl RenditionDir {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(DiskError::Io { path, source: e }),
         };
-        let m: Manifest =
-            toml::from_str(&text).map_err(|e| DiskError::Manifest { path: path.clone(), message: e.to_string() })?;
+        let m: Manifest = toml::from_str(&text).map_err(|e| DiskError::Manifest {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
         if m.epoch != self.epoch {
             return Ok(None);
         }
-        let mut w = Window { discontinuity_sequence: m.discontinuity_sequence, current_init: m.current_init, ..Window::default() };
+        let mut w = Window {
+            discontinuity_sequence: m.discontinuity_sequence,
+            current_init: m.current_init,
+            ..Window::default()
+        };
         for rec in m.segment {
             if !w.inits.contains_key(&rec.init_id) {
                 let p = self.media(&format!("init-{}.mp4", rec.init_id));
-                w.inits.insert(rec.init_id, Bytes::from(fs::read(&p).map_err(io_err(&p))?));
+                w.inits
+                    .insert(rec.init_id, Bytes::from(fs::read(&p).map_err(io_err(&p))?));
             }
             let mut parts = Vec::with_capacity(rec.parts.len());
             for (i, pr) in rec.parts.iter().enumerate() {
                 let p = self.media(&format!("{}.{i}.m4s", rec.msn));
                 let bytes = Bytes::from(fs::read(&p).map_err(io_err(&p))?);
                 if bytes.len() as u64 != pr.len {
-                    return Err(DiskError::Manifest { path: p, message: format!("length {} != manifest {}", bytes.len(), pr.len) });
+                    return Err(DiskError::Manifest {
+                        path: p,
+                        message: format!("length {} != manifest {}", bytes.len(), pr.len),
+                    });
                 }
-                parts.push(PartEntry { bytes, duration: pr.duration, independent: pr.independent });
+                parts.push(PartEntry {
+                    bytes,
+                    duration: pr.duration,
+                    independent: pr.independent,
+                });
             }
             w.segments.push_back(SegmentEntry {
                 msn: rec.msn,

@@ -9,7 +9,9 @@ use super::disk::{DiskError, RenditionDir};
 use super::stream::StreamSettings;
 use super::window::{PartEntry, SegmentEntry, Window};
 use crate::cmaf::{Event, InitSegment, Part, SegmentInfo};
-use crate::playlist::{rules, uri, MediaPlaylist, PartTag, Position, PreloadHint, RenditionReport, Segment};
+use crate::playlist::{
+    rules, uri, MediaPlaylist, PartTag, Position, PreloadHint, RenditionReport, Segment,
+};
 
 /// What a rendition carries, as the multivariant playlist describes it.
 #[derive(Debug, Clone, PartialEq)]
@@ -109,7 +111,11 @@ impl Rendition {
     /// A rendition that keeps a copy of everything under `dir`, resuming the window a previous
     /// run of the same epoch left there. The first new segment after a resume is marked as a
     /// discontinuity (rfc8216bis §4.4.4.3: encoder restarted).
-    pub fn with_disk(info: RenditionInfo, settings: Arc<StreamSettings>, dir: RenditionDir) -> Result<Self, DiskError> {
+    pub fn with_disk(
+        info: RenditionInfo,
+        settings: Arc<StreamSettings>,
+        dir: RenditionDir,
+    ) -> Result<Self, DiskError> {
         let mut r = Rendition::new(info, settings);
         if let Some(mut w) = dir.restore()? {
             if let Some(last) = w.segments.back() {
@@ -126,7 +132,10 @@ impl Rendition {
 
     /// MSN the chunker must give its first segment: after the restored window, if any.
     pub fn next_msn(&self) -> u64 {
-        self.lock().segments.back().map_or(self.settings.first_msn, |s| s.msn + 1)
+        self.lock()
+            .segments
+            .back()
+            .map_or(self.settings.first_msn, |s| s.msn + 1)
     }
 
     /// Discontinuity sequence (and init id) the chunker must start at: past every restored one.
@@ -174,13 +183,16 @@ impl Rendition {
                 }
                 Event::PartReady(part) => {
                     if let Some(wall) = part.wallclock_ms {
-                        let end = wall + (part.duration as i64 * 1000) / i64::from(part.timescale.max(1));
+                        let end =
+                            wall + (part.duration as i64 * 1000) / i64::from(part.timescale.max(1));
                         let now = std::time::SystemTime::now()
                             .duration_since(std::time::UNIX_EPOCH)
                             .map_or(0, |d| d.as_millis() as i64);
-                        self.lag_ms.store(now - end, std::sync::atomic::Ordering::Relaxed);
+                        self.lag_ms
+                            .store(now - end, std::sync::atomic::Ordering::Relaxed);
                     }
-                    let work = disk.then(|| DiskWork::Part(part.msn, part.index as usize, part.bytes.clone()));
+                    let work = disk
+                        .then(|| DiskWork::Part(part.msn, part.index as usize, part.bytes.clone()));
                     (Some(self.apply_part(&mut w, part)), work)
                 }
                 Event::SegmentClosed(info) => {
@@ -232,7 +244,10 @@ impl Rendition {
 
     fn apply_part(&self, w: &mut Window, part: Part) -> Position {
         let secs = part.duration as f64 / f64::from(part.timescale.max(1));
-        let open = w.segments.back().is_some_and(|s| !s.complete && s.msn == part.msn);
+        let open = w
+            .segments
+            .back()
+            .is_some_and(|s| !s.complete && s.msn == part.msn);
         if !open {
             let discontinuity = part.discontinuity || std::mem::take(&mut w.resume_discontinuity);
             if discontinuity {
@@ -250,12 +265,20 @@ impl Rendition {
             });
         }
         let seg = w.segments.back_mut().expect("pushed above");
-        seg.parts.push(PartEntry { bytes: part.bytes, duration: secs, independent: part.independent });
+        seg.parts.push(PartEntry {
+            bytes: part.bytes,
+            duration: secs,
+            independent: part.independent,
+        });
         seg.duration += secs;
         self.at(part.msn, Some(part.index), false)
     }
 
-    fn apply_close(&self, w: &mut Window, info: SegmentInfo) -> Option<(Position, SegmentEntry, Vec<SegmentEntry>)> {
+    fn apply_close(
+        &self,
+        w: &mut Window,
+        info: SegmentInfo,
+    ) -> Option<(Position, SegmentEntry, Vec<SegmentEntry>)> {
         let seg = w.segments.back_mut().filter(|s| s.msn == info.msn)?;
         seg.complete = true;
         seg.duration = info.duration as f64 / f64::from(info.timescale.max(1));
@@ -277,7 +300,12 @@ impl Rendition {
 
     /// A live position at (msn, part).
     fn at(&self, msn: u64, part: Option<u32>, complete: bool) -> Position {
-        Position { msn, part, complete, ..*self.position.borrow() }
+        Position {
+            msn,
+            part,
+            complete,
+            ..*self.position.borrow()
+        }
     }
 
     /// Ingest-to-publish lag of the newest part in milliseconds (from the wall clock the
@@ -299,7 +327,10 @@ impl Rendition {
 
     /// RFC 6381 codec string of the current init segment, once known.
     pub fn codec_string(&self) -> Option<String> {
-        self.codec_string.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.codec_string
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// An init segment by id.
@@ -310,20 +341,30 @@ impl Rendition {
     /// A part's bytes.
     pub fn part(&self, msn: u64, index: u32) -> Option<Bytes> {
         let w = self.lock();
-        w.segment(msn)?.parts.get(index as usize).map(|p| p.bytes.clone())
+        w.segment(msn)?
+            .parts
+            .get(index as usize)
+            .map(|p| p.bytes.clone())
     }
 
     /// A segment's bytes (its parts), open or complete.
     pub fn segment(&self, msn: u64) -> Option<SegmentBytes> {
         let w = self.lock();
         let s = w.segment(msn)?;
-        Some(SegmentBytes { parts: s.parts.iter().map(|p| p.bytes.clone()).collect(), complete: s.complete })
+        Some(SegmentBytes {
+            parts: s.parts.iter().map(|p| p.bytes.clone()).collect(),
+            complete: s.complete,
+        })
     }
 
     /// (bytes, seconds) of every complete segment in the window, for bandwidth figures.
     pub fn segment_sizes(&self) -> Vec<(u64, f64)> {
         let w = self.lock();
-        w.segments.iter().filter(|s| s.complete).map(|s| (s.len(), s.duration)).collect()
+        w.segments
+            .iter()
+            .filter(|s| s.complete)
+            .map(|s| (s.len(), s.duration))
+            .collect()
     }
 
     /// This rendition's entry in the other renditions' EXT-X-RENDITION-REPORT
@@ -331,7 +372,11 @@ impl Rendition {
     pub fn report(&self, uri: String) -> RenditionReport {
         let p = self.position();
         // A complete `msn` reports its last part; an open one its newest part.
-        RenditionReport { uri, last_msn: p.msn, last_part: p.part }
+        RenditionReport {
+            uri,
+            last_msn: p.msn,
+            last_part: p.part,
+        }
     }
 
     /// The full media playlist model of the window: every segment, every part, the preload
@@ -352,9 +397,19 @@ impl Rendition {
                 .map(|(i, p)| {
                     let len = p.bytes.len() as u64;
                     let tag = if s.byterange_parts {
-                        PartTag { uri: seg_uri.clone(), duration: p.duration, independent: p.independent, byterange: Some((len, offset)) }
+                        PartTag {
+                            uri: seg_uri.clone(),
+                            duration: p.duration,
+                            independent: p.independent,
+                            byterange: Some((len, offset)),
+                        }
                     } else {
-                        PartTag { uri: uri::part_uri(epoch, seg.msn, i as u32), duration: p.duration, independent: p.independent, byterange: None }
+                        PartTag {
+                            uri: uri::part_uri(epoch, seg.msn, i as u32),
+                            duration: p.duration,
+                            independent: p.independent,
+                            byterange: None,
+                        }
                     };
                     offset += len;
                     tag
@@ -362,7 +417,8 @@ impl Rendition {
                 .collect();
             // rfc8216bis §3.1.2 / §4.4.4.5: every fMP4 segment needs an EXT-X-MAP in effect;
             // give it on the first listed segment and wherever the init changes.
-            let map_uri = (prev_init != Some(seg.init_id)).then(|| uri::init_uri(epoch, seg.init_id));
+            let map_uri =
+                (prev_init != Some(seg.init_id)).then(|| uri::init_uri(epoch, seg.init_id));
             prev_init = Some(seg.init_id);
             segments.push(Segment {
                 msn: seg.msn,
@@ -380,7 +436,9 @@ impl Rendition {
             None
         } else {
             match w.segments.back() {
-                Some(open) if !open.complete => Some(hint(s, open.msn, open.parts.len(), open.len())),
+                Some(open) if !open.complete => {
+                    Some(hint(s, open.msn, open.parts.len(), open.len()))
+                }
                 Some(last) => Some(hint(s, last.msn + 1, 0, 0)),
                 None => Some(hint(s, s.first_msn, 0, 0)),
             }
@@ -407,8 +465,14 @@ impl Rendition {
 fn hint(s: &StreamSettings, msn: u64, part: usize, offset: u64) -> PreloadHint {
     let epoch = s.epoch;
     if s.byterange_parts {
-        PreloadHint { uri: uri::segment_uri(epoch, msn), byterange_start: Some(offset) }
+        PreloadHint {
+            uri: uri::segment_uri(epoch, msn),
+            byterange_start: Some(offset),
+        }
     } else {
-        PreloadHint { uri: uri::part_uri(epoch, msn, part as u32), byterange_start: None }
+        PreloadHint {
+            uri: uri::part_uri(epoch, msn, part as u32),
+            byterange_start: None,
+        }
     }
 }

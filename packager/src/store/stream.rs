@@ -5,8 +5,8 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use super::disk::{DiskError, RenditionDir};
-use super::rendition::{Rendition, RenditionInfo};
 use super::rendition::RenditionKind;
+use super::rendition::{Rendition, RenditionInfo};
 use crate::playlist::{rules, uri, AudioRendition, MediaPlaylist, MultivariantPlaylist, Variant};
 
 /// Settings shared by every rendition of a stream, fixed while it runs.
@@ -41,9 +41,15 @@ impl Stream {
     /// A stream with empty renditions.
     pub fn new(settings: StreamSettings, renditions: Vec<RenditionInfo>) -> Arc<Stream> {
         let settings = Arc::new(settings);
-        let renditions =
-            renditions.into_iter().map(|info| Arc::new(Rendition::new(info, Arc::clone(&settings)))).collect();
-        Arc::new(Stream { settings, renditions, ingest: std::sync::OnceLock::new() })
+        let renditions = renditions
+            .into_iter()
+            .map(|info| Arc::new(Rendition::new(info, Arc::clone(&settings))))
+            .collect();
+        Arc::new(Stream {
+            settings,
+            renditions,
+            ingest: std::sync::OnceLock::new(),
+        })
     }
 
     /// A stream whose renditions keep a copy under `root` and resume what a previous run of
@@ -61,7 +67,11 @@ impl Stream {
                 Rendition::with_disk(info, Arc::clone(&settings), dir).map(Arc::new)
             })
             .collect::<Result<_, _>>()?;
-        Ok(Arc::new(Stream { settings, renditions, ingest: std::sync::OnceLock::new() }))
+        Ok(Arc::new(Stream {
+            settings,
+            renditions,
+            ingest: std::sync::OnceLock::new(),
+        }))
     }
 
     /// Attaches the transcoder's counters (once; later calls are ignored).
@@ -122,20 +132,34 @@ impl Stream {
             if sizes.is_empty() {
                 (r.info().nominal_bitrate, r.info().nominal_bitrate)
             } else {
-                (rules::peak_bandwidth(&sizes, target), rules::average_bandwidth(&sizes))
+                (
+                    rules::peak_bandwidth(&sizes, target),
+                    rules::average_bandwidth(&sizes),
+                )
             }
         };
-        let audio: Vec<&Arc<Rendition>> =
-            self.renditions.iter().filter(|r| matches!(r.info().kind, RenditionKind::Audio { .. })).collect();
+        let audio: Vec<&Arc<Rendition>> = self
+            .renditions
+            .iter()
+            .filter(|r| matches!(r.info().kind, RenditionKind::Audio { .. }))
+            .collect();
         let (audio_peak, audio_avg) = audio.first().map_or((0, 0), |a| measured(a));
         let audio_codec = audio.first().and_then(|a| a.codec_string());
         let variants = self
             .renditions
             .iter()
             .filter_map(|r| match r.info().kind {
-                RenditionKind::Video { width, height, frame_rate } => {
+                RenditionKind::Video {
+                    width,
+                    height,
+                    frame_rate,
+                } => {
                     let (peak, avg) = measured(r);
-                    let codecs: Vec<String> = r.codec_string().into_iter().chain(audio_codec.clone()).collect();
+                    let codecs: Vec<String> = r
+                        .codec_string()
+                        .into_iter()
+                        .chain(audio_codec.clone())
+                        .collect();
                     Some(Variant {
                         uri: uri::media_playlist_uri(r.name()),
                         bandwidth: peak + audio_peak,
@@ -158,7 +182,9 @@ impl Stream {
                 .enumerate()
                 .map(|(i, a)| {
                     let (channels, language) = match &a.info().kind {
-                        RenditionKind::Audio { channels, language } => (*channels, language.clone()),
+                        RenditionKind::Audio { channels, language } => {
+                            (*channels, language.clone())
+                        }
                         RenditionKind::Video { .. } => (2, String::new()),
                     };
                     AudioRendition {
@@ -213,16 +239,28 @@ impl Store {
 
     /// Adds (or replaces) a stream.
     pub fn insert(&self, stream: Arc<Stream>) {
-        self.streams.write().unwrap_or_else(|e| e.into_inner()).insert(stream.name().to_owned(), stream);
+        self.streams
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(stream.name().to_owned(), stream);
     }
 
     /// A stream by name.
     pub fn stream(&self, name: &str) -> Option<Arc<Stream>> {
-        self.streams.read().unwrap_or_else(|e| e.into_inner()).get(name).cloned()
+        self.streams
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
     }
 
     /// All streams, by name.
     pub fn streams(&self) -> Vec<Arc<Stream>> {
-        self.streams.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect()
+        self.streams
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
     }
 }

@@ -82,7 +82,11 @@ impl Window {
         for _ in keep..complete {
             evicted.extend(self.segments.pop_front());
         }
-        let oldest_init = self.segments.front().map(|s| s.init_id).or(self.current_init);
+        let oldest_init = self
+            .segments
+            .front()
+            .map(|s| s.init_id)
+            .or(self.current_init);
         if let Some(oldest) = oldest_init {
             self.inits.retain(|id, _| *id >= oldest);
         }

@@ -89,10 +89,14 @@ pub(crate) fn open(
         options.set(k, &v.0);
     }
     let ictx = open_input(&url, format_name.as_deref(), options, stop)?;
-    let video = ictx
-        .streams()
-        .best(media::Type::Video)
-        .map(|s| (s.index(), s.time_base(), peak_rate(s.avg_frame_rate(), s.rate()), s.parameters()));
+    let video = ictx.streams().best(media::Type::Video).map(|s| {
+        (
+            s.index(),
+            s.time_base(),
+            peak_rate(s.avg_frame_rate(), s.rate()),
+            s.parameters(),
+        )
+    });
     let audio = ictx
         .streams()
         .best(media::Type::Audio)
@@ -203,7 +207,13 @@ fn libc_enomem() -> i32 {
 /// (rfc8216bis §4.4.6.2). A base rate above 120 fps is a container's tick rate (FLV says
 /// 1000), not a frame rate, and is ignored.
 fn peak_rate(avg: ff::Rational, base: ff::Rational) -> ff::Rational {
-    let fps = |r: ff::Rational| if r.denominator() > 0 && r.numerator() > 0 { f64::from(r) } else { 0.0 };
+    let fps = |r: ff::Rational| {
+        if r.denominator() > 0 && r.numerator() > 0 {
+            f64::from(r)
+        } else {
+            0.0
+        }
+    };
     if fps(base) > fps(avg) && fps(base) <= 120.0 {
         base
     } else {

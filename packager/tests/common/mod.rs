@@ -10,13 +10,15 @@ use std::process::Command;
 use bytes::Bytes;
 use ffmpeg_next as ffmpeg;
 use packager::cmaf::{
-    annexb_to_length_prefixed, Chunker, ChunkerConfig, CodecConfig, EncodedSample, Event, InitSegment, MediaKind,
-    Part, SegmentInfo, TrackInfo,
+    annexb_to_length_prefixed, Chunker, ChunkerConfig, CodecConfig, EncodedSample, Event,
+    InitSegment, MediaKind, Part, SegmentInfo, TrackInfo,
 };
 
 /// Path of a fixture under `fixtures/media`.
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/media").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/media")
+        .join(name)
 }
 
 /// One demuxed elementary stream.
@@ -41,7 +43,11 @@ pub fn demux(path: &Path, want: Want) -> Demuxed {
     ffmpeg::init().unwrap();
     let mut ictx = ffmpeg::format::input(&path).unwrap();
     let annexb = ictx.format().name().contains("mpegts");
-    let medium = if want == Want::Video { ffmpeg::media::Type::Video } else { ffmpeg::media::Type::Audio };
+    let medium = if want == Want::Video {
+        ffmpeg::media::Type::Video
+    } else {
+        ffmpeg::media::Type::Audio
+    };
     let stream = ictx.streams().best(medium).expect("stream of that kind");
     let index = stream.index();
     let tb = stream.time_base();
@@ -56,7 +62,14 @@ pub fn demux(path: &Path, want: Want) -> Demuxed {
         } else {
             std::slice::from_raw_parts(p.extradata, p.extradata_size as usize).to_vec()
         };
-        (p.codec_id, extra, p.width as u32, p.height as u32, p.sample_rate as u32, p.ch_layout.nb_channels as u16)
+        (
+            p.codec_id,
+            extra,
+            p.width as u32,
+            p.height as u32,
+            p.sample_rate as u32,
+            p.ch_layout.nb_channels as u16,
+        )
     };
     use ffmpeg::ffi::AVCodecID::*;
     let hevc = codec_id == AV_CODEC_ID_HEVC;
@@ -66,7 +79,11 @@ pub fn demux(path: &Path, want: Want) -> Demuxed {
             continue;
         }
         let raw = packet.data().unwrap_or_default();
-        let data = if annexb && want == Want::Video { annexb_to_length_prefixed(raw) } else { raw.to_vec() };
+        let data = if annexb && want == Want::Video {
+            annexb_to_length_prefixed(raw)
+        } else {
+            raw.to_vec()
+        };
         let dts = packet.dts().expect("dts");
         samples.push(EncodedSample {
             dts,
@@ -81,7 +98,11 @@ pub fn demux(path: &Path, want: Want) -> Demuxed {
     for i in 0..samples.len() {
         if samples[i].duration == 0 {
             let d = samples.get(i + 1).map_or(0, |n| n.dts - samples[i].dts);
-            samples[i].duration = if d > 0 { d as u32 } else { samples[i.saturating_sub(1)].duration };
+            samples[i].duration = if d > 0 {
+                d as u32
+            } else {
+                samples[i.saturating_sub(1)].duration
+            };
         }
     }
     let codec = match codec_id {
@@ -97,9 +118,21 @@ pub fn demux(path: &Path, want: Want) -> Demuxed {
     let kind = if want == Want::Video {
         MediaKind::Video { width, height }
     } else {
-        MediaKind::Audio { channels, sample_rate: rate }
+        MediaKind::Audio {
+            channels,
+            sample_rate: rate,
+        }
     };
-    Demuxed { track: TrackInfo { kind, codec, timescale, language: "und".into() }, samples, extradata }
+    Demuxed {
+        track: TrackInfo {
+            kind,
+            codec,
+            timescale,
+            language: "und".into(),
+        },
+        samples,
+        extradata,
+    }
 }
 
 /// Everything the chunker produced, split by kind.
@@ -172,18 +205,34 @@ pub struct Probed {
 /// ffprobe -show_packets over a file; panics on any ffprobe error output.
 pub fn probe_packets(path: &Path) -> Vec<Probed> {
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-show_packets", "-show_entries", "packet=pts,dts,flags,size", "-of", "csv=p=0"])
+        .args([
+            "-v",
+            "error",
+            "-show_packets",
+            "-show_entries",
+            "packet=pts,dts,flags,size",
+            "-of",
+            "csv=p=0",
+        ])
         .arg(path)
         .output()
         .expect("ffprobe runs");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && err.trim().is_empty(), "ffprobe errors: {err}");
+    assert!(
+        out.status.success() && err.trim().is_empty(),
+        "ffprobe errors: {err}"
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let f: Vec<&str> = l.split(',').collect();
-            Probed { pts: f[0].parse().unwrap(), dts: f[1].parse().unwrap(), size: f[2].parse().unwrap(), key: f[3].starts_with('K') }
+            Probed {
+                pts: f[0].parse().unwrap(),
+                dts: f[1].parse().unwrap(),
+                size: f[2].parse().unwrap(),
+                key: f[3].starts_with('K'),
+            }
         })
         .collect()
 }
@@ -206,12 +255,27 @@ pub fn decode_errors(path: &Path) -> String {
 /// Presentation timestamps of decoded frames, in decode output order (ffprobe -show_frames).
 pub fn probe_frame_pts(path: &Path) -> Vec<i64> {
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "0", "-show_frames", "-show_entries", "frame=pts", "-of", "csv=p=0"])
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "0",
+            "-show_frames",
+            "-show_entries",
+            "frame=pts",
+            "-of",
+            "csv=p=0",
+        ])
         .arg(path)
         .output()
         .expect("ffprobe runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).lines()
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
         .filter_map(|l| l.split(',').next().and_then(|f| f.trim().parse().ok()))
         .collect()
 }

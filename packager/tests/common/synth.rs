@@ -7,9 +7,14 @@ use packager::cmaf::{CodecConfig, EncodedSample, MediaKind, TrackInfo};
 /// A fixed, small H.264 track (High profile level 3.1, 320x180).
 pub fn avc_track(timescale: u32) -> TrackInfo {
     TrackInfo {
-        kind: MediaKind::Video { width: 320, height: 180 },
+        kind: MediaKind::Video {
+            width: 320,
+            height: 180,
+        },
         codec: CodecConfig::Avc {
-            sps: vec![Bytes::from_static(&[0x67, 0x64, 0x00, 0x1f, 0xac, 0xd9, 0x40, 0xa0])],
+            sps: vec![Bytes::from_static(&[
+                0x67, 0x64, 0x00, 0x1f, 0xac, 0xd9, 0x40, 0xa0,
+            ])],
             pps: vec![Bytes::from_static(&[0x68, 0xeb, 0xe3, 0xcb])],
         },
         timescale,
@@ -27,8 +32,13 @@ pub fn aac_track(rate: u32) -> TrackInfo {
     // audioObjectType 2 (5 bits), sampling frequency index (4 bits), channels 2 (4 bits).
     let asc = [(2 << 3) | (idx >> 1), ((idx & 1) << 7) | (2 << 3)];
     TrackInfo {
-        kind: MediaKind::Audio { channels: 2, sample_rate: rate },
-        codec: CodecConfig::Aac { audio_specific_config: Bytes::copy_from_slice(&asc) },
+        kind: MediaKind::Audio {
+            channels: 2,
+            sample_rate: rate,
+        },
+        codec: CodecConfig::Aac {
+            audio_specific_config: Bytes::copy_from_slice(&asc),
+        },
         timescale: rate,
         language: "eng".into(),
     }
@@ -36,7 +46,13 @@ pub fn aac_track(rate: u32) -> TrackInfo {
 
 /// `n` samples with the given per-sample `durations` (cycled), a sync sample every `gop`
 /// samples, starting at dts `start`; `size` bytes each (a length-prefixed NAL).
-pub fn samples(n: usize, durations: &[u32], gop: usize, start: i64, size: usize) -> Vec<EncodedSample> {
+pub fn samples(
+    n: usize,
+    durations: &[u32],
+    gop: usize,
+    start: i64,
+    size: usize,
+) -> Vec<EncodedSample> {
     let mut dts = start;
     (0..n)
         .map(|i| {

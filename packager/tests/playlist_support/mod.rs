@@ -524,7 +524,8 @@ fn check_rules(pl: &ReadPlaylist) -> Result<(), String> {
     for (s, len) in all.iter().zip(&lens) {
         // The open segment (no URI yet) always lists its parts: they are the only way to its
         // media, so the §6.2.2 pruning SHOULD does not apply to it.
-        if !s.parts.is_empty() && !s.uri.is_empty() && total - start > 3 * target_units + tolerance {
+        if !s.parts.is_empty() && !s.uri.is_empty() && total - start > 3 * target_units + tolerance
+        {
             return Err(format!(
                 "§6.2.2: msn {} lists parts {} s from the end",
                 s.msn,
