@@ -22,5 +22,5 @@ pub use chunker::{
 pub use codec_string::codec_string;
 pub use dump::dump;
 pub use error::Error;
-pub use nal::{annexb_nal_units, annexb_to_length_prefixed, length_prefixed_nal_units};
+pub use nal::{annexb_nal_units, annexb_to_length_prefixed, is_annexb, length_prefixed_nal_units};
 pub use sample::{CodecConfig, EncodedSample, MediaKind, TrackInfo};

@@ -282,6 +282,27 @@ pub(crate) fn hevc_nal_type(nal: &[u8]) -> u8 {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn annexb_round_trip_through_length_prefixes() {
+        let au = [
+            0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 4, 5, 6,
+        ];
+        assert!(is_annexb(&au) && is_annexb(&au[1..]));
+        let lp = annexb_to_length_prefixed(&au);
+        assert_eq!(
+            lp,
+            [0, 0, 0, 3, 0x67, 1, 2, 0, 0, 0, 2, 0x68, 3, 0, 0, 0, 4, 0x65, 4, 5, 6]
+        );
+        assert!(!is_annexb(&lp));
+        let nals = length_prefixed_nal_units(&lp).unwrap();
+        assert_eq!(
+            nals,
+            [&[0x67, 1, 2][..], &[0x68, 3][..], &[0x65, 4, 5, 6][..]]
+        );
+        assert!(length_prefixed_nal_units(&[0, 0, 0, 9, 1]).is_err());
+    }
+
     use super::*;
 
     #[test]
@@ -357,4 +378,10 @@ mod tests {
         let mut r = BitReader::new(&[0]);
         assert_eq!(r.ue(), None);
     }
+}
+
+/// True when `data` begins with an Annex-B start code (`00 00 01` or `00 00 00 01`, ITU-T
+/// H.264/H.265 Annex B) rather than a length prefix or a decoder configuration record.
+pub fn is_annexb(data: &[u8]) -> bool {
+    data.starts_with(&[0, 0, 1]) || data.starts_with(&[0, 0, 0, 1])
 }

@@ -5,7 +5,9 @@
 use bytes::Bytes;
 
 use super::error::Error;
-use super::nal::{annexb_nal_units, avc_nal_type, hevc_nal_type, length_prefixed_nal_units};
+use super::nal::{
+    annexb_nal_units, avc_nal_type, hevc_nal_type, is_annexb, length_prefixed_nal_units,
+};
 use super::sample::CodecConfig;
 
 const AVC_SPS: u8 = 7;
@@ -46,16 +48,12 @@ fn read_nals(
     Ok(())
 }
 
-fn looks_annexb(d: &[u8]) -> bool {
-    d.starts_with(&[0, 0, 1]) || d.starts_with(&[0, 0, 0, 1])
-}
-
 impl CodecConfig {
     /// H.264 config from extradata: an AVCDecoderConfigurationRecord (avcC, first byte 1,
     /// ISO/IEC 14496-15 §5.3.3.1) or Annex-B SPS/PPS NAL units.
     pub fn avc_from_extradata(extradata: &[u8]) -> Result<CodecConfig, Error> {
         let (mut sps, mut pps) = (Vec::new(), Vec::new());
-        if looks_annexb(extradata) {
+        if is_annexb(extradata) {
             return Self::avc_from_nals(annexb_nal_units(extradata));
         }
         let d = extradata;
@@ -110,7 +108,7 @@ impl CodecConfig {
     /// H.265 config from extradata: an HEVCDecoderConfigurationRecord (hvcC, first byte 1,
     /// ISO/IEC 14496-15 §8.3.3.1) or Annex-B VPS/SPS/PPS NAL units.
     pub fn hevc_from_extradata(extradata: &[u8]) -> Result<CodecConfig, Error> {
-        if looks_annexb(extradata) {
+        if is_annexb(extradata) {
             return Self::hevc_from_nals(annexb_nal_units(extradata));
         }
         let d = extradata;
@@ -238,6 +236,22 @@ impl CodecConfig {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn avcc_and_annexb_extradata_agree() {
+        let annexb = [0, 0, 0, 1, 0x67, 0x64, 0, 0x1f, 0, 0, 0, 1, 0x68, 0xee];
+        let avcc = [
+            1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 4, 0x67, 0x64, 0, 0x1f, 1, 0, 2, 0x68, 0xee,
+        ];
+        assert_eq!(
+            CodecConfig::avc_from_extradata(&annexb),
+            CodecConfig::avc_from_extradata(&avcc)
+        );
+        assert!(CodecConfig::avc_from_extradata(&annexb).is_ok());
+        assert!(CodecConfig::avc_from_extradata(&[1, 2]).is_err());
+        assert!(CodecConfig::hevc_from_extradata(&[1; 10]).is_err());
+    }
+
     use super::*;
 
     const SPS: [u8; 4] = [0x67, 0x64, 0x00, 0x1f];

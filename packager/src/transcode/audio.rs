@@ -1,11 +1,10 @@
 //! The shared audio rendition: resample whatever the input has to the configured rate and
 //! layout, cut AAC frames, encode once, and convert packets at the boundary.
 
-use super::bitstream;
 use super::sink::Sink;
 use super::video::Work;
 use super::{Error, Feed};
-use crate::cmaf::{EncodedSample, MediaKind, TrackInfo};
+use crate::cmaf::{CodecConfig, EncodedSample, MediaKind, TrackInfo};
 use crate::config::AudioConfig;
 use bytes::Bytes;
 use ff::format::{sample::Type as SampleType, Sample};
@@ -76,10 +75,10 @@ pub(crate) fn open(stream: &str, cfg: &AudioConfig) -> Result<AudioEncoder, Erro
         )
     };
     let codec_config =
-        bitstream::aac_from_extradata(&extradata).ok_or_else(|| Error::Bitstream {
+        CodecConfig::aac_from_extradata(&extradata).map_err(|e| Error::Bitstream {
             stream: stream.into(),
             rendition: cfg.name.clone(),
-            what: "AAC encoder gave no AudioSpecificConfig".into(),
+            what: format!("AAC encoder gave no usable AudioSpecificConfig: {e}"),
         })?;
     let track = TrackInfo {
         kind: MediaKind::Audio {

@@ -3,11 +3,10 @@
 //! Segment boundaries follow the input's key frames, and the ingest thread forces the
 //! encoded rungs' IDRs onto the same frames, so all renditions stay aligned.
 
-use super::bitstream;
 use super::sink::Sink;
 use super::video::{Emitter, Work};
 use super::{Error, Feed, VIDEO_TIMESCALE};
-use crate::cmaf::{CodecConfig, EncodedSample, MediaKind, TrackInfo};
+use crate::cmaf::{self, is_annexb, CodecConfig, EncodedSample, MediaKind, TrackInfo};
 use bytes::Bytes;
 use ffmpeg_next::codec::Id;
 use std::sync::mpsc::Receiver;
@@ -65,7 +64,7 @@ pub(crate) fn open(
         Id::HEVC => true,
         _ => return Err(uncopyable("")),
     };
-    let framing = if extradata.is_empty() || bitstream::is_annexb(extradata) {
+    let framing = if extradata.is_empty() || is_annexb(extradata) {
         Framing::AnnexB
     } else {
         // lengthSizeMinusOne: avcC byte 4, hvcC byte 21 (low two bits).
@@ -76,9 +75,9 @@ pub(crate) fn open(
         }
     };
     let codec = if hevc {
-        bitstream::hevc_from_extradata(extradata)
+        CodecConfig::hevc_from_extradata(extradata).ok()
     } else {
-        bitstream::avc_from_extradata(extradata)
+        CodecConfig::avc_from_extradata(extradata).ok()
     };
     Ok(CopyRung {
         hevc,
@@ -90,24 +89,14 @@ pub(crate) fn open(
     })
 }
 
-/// Parameter sets carried in-band in a key frame (MPEG-TS inputs).
+/// Parameter sets carried in-band in a key frame (MPEG-TS inputs): the cmaf parsers pick the
+/// VPS/SPS/PPS out of the access unit's NAL units.
 fn in_band_sets(hevc: bool, annexb: &[u8]) -> Option<CodecConfig> {
-    let mut sets = Vec::new();
-    for nal in bitstream::annexb_nals(annexb) {
-        let t = if hevc {
-            (nal.first()? >> 1) & 0x3f
-        } else {
-            nal.first()? & 0x1f
-        };
-        if (hevc && (32..=34).contains(&t)) || (!hevc && (t == 7 || t == 8)) {
-            sets.extend_from_slice(&[0, 0, 0, 1]);
-            sets.extend_from_slice(nal);
-        }
-    }
+    let nals = cmaf::annexb_nal_units(annexb);
     if hevc {
-        bitstream::hevc_from_extradata(&sets)
+        CodecConfig::hevc_from_nals(nals).ok()
     } else {
-        bitstream::avc_from_extradata(&sets)
+        CodecConfig::avc_from_nals(nals).ok()
     }
 }
 
@@ -197,7 +186,7 @@ fn emit(
         out.disc_at = Some(pts);
     }
     let data = match rung.framing {
-        Framing::AnnexB => bitstream::annexb_to_length_prefixed(&data),
+        Framing::AnnexB => cmaf::annexb_to_length_prefixed(&data),
         Framing::LengthPrefixed => data,
     };
     out.release(Some(EncodedSample {

@@ -19,7 +19,6 @@
 //! consumer stalls the encoder (counted in [`Metrics`]) instead of growing memory.
 
 mod audio;
-mod bitstream;
 mod copy;
 mod ingest;
 mod input;

@@ -1,10 +1,9 @@
 //! One video rung: scale, encode with libx264/libx265 (key frames forced where the ingest
 //! thread says), and convert packets to [`EncodedSample`]s at the boundary.
 
-use super::bitstream;
 use super::sink::Sink;
 use super::{Error, Feed, VIDEO_TIMESCALE};
-use crate::cmaf::{EncodedSample, MediaKind, TrackInfo};
+use crate::cmaf::{self, is_annexb, CodecConfig, EncodedSample, MediaKind, TrackInfo};
 use crate::config::{FrameRate, RungConfig, VideoCodec};
 use bytes::Bytes;
 use ff::format::Pixel;
@@ -151,15 +150,15 @@ pub(crate) fn open(
         }
     };
     let codec_config = if hevc {
-        bitstream::hevc_from_extradata(extradata)
+        CodecConfig::hevc_from_extradata(extradata)
     } else {
-        bitstream::avc_from_extradata(extradata)
+        CodecConfig::avc_from_extradata(extradata)
     };
-    let codec_config = codec_config.ok_or_else(|| Error::Bitstream {
+    let codec_config = codec_config.map_err(|e| Error::Bitstream {
         stream: stream.into(),
         rendition: rung.name.clone(),
         what: format!(
-            "{codec_name} extradata ({} bytes) holds no parameter sets",
+            "{codec_name} extradata ({} bytes) holds no usable parameter sets: {e}",
             extradata.len()
         ),
     })?;
@@ -215,8 +214,8 @@ impl Emitter {
             return;
         };
         let dts = dts.unwrap_or(pts);
-        let data = if bitstream::is_annexb(data) {
-            bitstream::annexb_to_length_prefixed(data)
+        let data = if is_annexb(data) {
+            cmaf::annexb_to_length_prefixed(data)
         } else {
             data.to_vec()
         };
