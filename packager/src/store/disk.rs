@@ -119,11 +119,15 @@ impl RenditionDir {
         write_atomic(&self.media(&format!("{msn}.{index}.m4s")), &[bytes])
     }
 
-    /// Writes a complete segment (its parts in order) and the manifest of the window.
-    pub fn write_segment(&self, seg: &SegmentEntry, window: &Window) -> Result<(), DiskError> {
+    /// Writes a complete segment: its parts in order.
+    pub fn write_segment(&self, seg: &SegmentEntry) -> Result<(), DiskError> {
         let chunks: Vec<&[u8]> = seg.parts.iter().map(|p| p.bytes.as_ref()).collect();
-        write_atomic(&self.media(&format!("{}.m4s", seg.msn)), &chunks)?;
-        self.write_manifest(window)
+        write_atomic(&self.media(&format!("{}.m4s", seg.msn)), &chunks)
+    }
+
+    /// Writes the manifest made by [`RenditionDir::manifest_text`].
+    pub fn write_manifest(&self, text: &str) -> Result<(), DiskError> {
+        write_atomic(&self.manifest_path(), &[text.as_bytes()])
     }
 
     /// Writes the media playlist text.
@@ -144,7 +148,9 @@ impl RenditionDir {
         self.dir.join("window.toml")
     }
 
-    fn write_manifest(&self, w: &Window) -> Result<(), DiskError> {
+    /// The manifest of the complete segments of `w` (taken while the window is locked, so the
+    /// files written later describe one consistent window; only sizes and times are copied).
+    pub fn manifest_text(&self, w: &Window) -> Result<String, DiskError> {
         let m = Manifest {
             epoch: self.epoch,
             discontinuity_sequence: w.discontinuity_sequence,
@@ -172,12 +178,10 @@ impl RenditionDir {
                 })
                 .collect(),
         };
-        let path = self.manifest_path();
-        let text = toml::to_string(&m).map_err(|e| DiskError::Manifest {
-            path: path.clone(),
+        toml::to_string(&m).map_err(|e| DiskError::Manifest {
+            path: self.manifest_path(),
             message: e.to_string(),
-        })?;
-        write_atomic(&path, &[text.as_bytes()])
+        })
     }
 
     /// Reads the epoch a previous run left in `{root}/{stream}/{rendition}`, if any.

@@ -73,7 +73,6 @@ pub struct Rendition {
     // std Mutex, not tokio: it is never held across an `.await` and every critical section is a
     // few pointer moves (mini-redis `db.rs` reasoning), so a blocking lock is cheaper and simpler.
     state: Mutex<Window>,
-    codec_string: Mutex<Option<String>>,
     position: watch::Sender<Position>,
     disk: Option<RenditionDir>,
     /// Ingest-to-publish lag of the newest part, ms: wall clock when the part was applied minus
@@ -85,7 +84,7 @@ pub struct Rendition {
 enum DiskWork {
     Init(u64, Bytes),
     Part(u64, usize, Bytes),
-    Segment(SegmentEntry, Window, Vec<SegmentEntry>),
+    Segment(SegmentEntry, Result<String, DiskError>, Vec<SegmentEntry>),
 }
 
 impl Rendition {
@@ -101,7 +100,6 @@ impl Rendition {
             info,
             settings,
             state: Mutex::new(Window::default()),
-            codec_string: Mutex::new(None),
             position,
             disk: None,
             lag_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
@@ -199,7 +197,10 @@ impl Rendition {
                     let closed = self.apply_close(&mut w, info);
                     match closed {
                         Some((p, seg, evicted)) => {
-                            let work = disk.then(|| DiskWork::Segment(seg, w.clone(), evicted));
+                            let work = self
+                                .disk
+                                .as_ref()
+                                .map(|dir| DiskWork::Segment(seg, dir.manifest_text(&w), evicted));
                             (Some(p), work)
                         }
                         None => (None, None),
@@ -214,9 +215,10 @@ impl Rendition {
             let result = match work {
                 DiskWork::Init(id, bytes) => dir.write_init(id, &bytes),
                 DiskWork::Part(msn, index, bytes) => dir.write_part(msn, index, &bytes),
-                DiskWork::Segment(seg, window, evicted) => {
+                DiskWork::Segment(seg, manifest, evicted) => {
                     evicted.iter().for_each(|s| dir.remove_segment(s));
-                    dir.write_segment(&seg, &window)
+                    dir.write_segment(&seg)
+                        .and(manifest.and_then(|text| dir.write_manifest(&text)))
                 }
             };
             if let Err(e) = result {
@@ -239,7 +241,7 @@ impl Rendition {
     fn apply_init(&self, w: &mut Window, init: InitSegment) {
         w.inits.insert(init.id, init.bytes);
         w.current_init = Some(init.id);
-        *self.codec_string.lock().unwrap_or_else(|e| e.into_inner()) = Some(init.codec_string);
+        w.codec_string = Some(init.codec_string);
     }
 
     fn apply_part(&self, w: &mut Window, part: Part) -> Position {
@@ -327,10 +329,7 @@ impl Rendition {
 
     /// RFC 6381 codec string of the current init segment, once known.
     pub fn codec_string(&self) -> Option<String> {
-        self.codec_string
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.lock().codec_string.clone()
     }
 
     /// An init segment by id.

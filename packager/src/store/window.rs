@@ -61,6 +61,8 @@ pub struct Window {
     pub discontinuity_sequence: u64,
     /// The stream has ended.
     pub ended: bool,
+    /// RFC 6381 codec string of the newest init segment.
+    pub codec_string: Option<String>,
     /// Restored from disk: the next new segment starts a discontinuity.
     pub resume_discontinuity: bool,
 }
@@ -73,6 +75,10 @@ impl Window {
         self.segments.get(usize::try_from(idx).ok()?)
     }
 
+    /// rfc8216bis §6.2.2: a segment must not leave the playlist while the playlist would then
+    /// last less than three target durations; the config's minimum window (4 segments of at
+    /// most one target duration each, plus the open one) keeps that true.
+    ///
     /// Drops complete segments from the front until at most `keep` complete ones remain,
     /// and init segments no remaining segment uses (except the newest).
     /// Returns the segments dropped.
