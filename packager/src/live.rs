@@ -36,6 +36,18 @@ pub enum Error {
     /// The transcoder could not start.
     #[error(transparent)]
     Transcode(#[from] transcode::Error),
+    /// A packaging thread could not be started (the OS refused a thread).
+    #[error(
+        "stream {stream:?} rendition {rendition:?}: cannot start its packaging thread: {source}"
+    )]
+    Thread {
+        /// Stream name.
+        stream: String,
+        /// Rendition name.
+        rendition: String,
+        /// What the OS said.
+        source: std::io::Error,
+    },
     /// The disk copy could not be restored.
     #[error("stream {stream:?}: {source}")]
     Disk {
@@ -140,27 +152,27 @@ pub fn start(config: &StreamConfig, options: &Options) -> Result<LiveStream, Err
         segment_target: config.segment_target,
         ..ChunkerConfig::default()
     };
-    let packagers = feeds
-        .into_iter()
-        .map(|feed| {
-            let rendition = Arc::clone(
-                stream
-                    .rendition(&feed.name)
-                    .expect("rendition made from this feed"),
-            );
-            let stream = Arc::clone(&stream);
-            let chunker = ChunkerConfig {
-                first_msn: rendition.next_msn(),
-                first_discontinuity: rendition.next_discontinuity(),
-                ..chunker.clone()
-            };
-            let write_playlists = options.storage.is_some();
-            std::thread::Builder::new()
-                .name(format!("pack-{}", feed.name))
-                .spawn(move || package(feed, &stream, &rendition, chunker, write_playlists))
-                .expect("spawn packaging thread")
-        })
-        .collect();
+    // The renditions were made from the feeds, in the same order.
+    let mut packagers = Vec::with_capacity(feeds.len());
+    for (feed, rendition) in feeds.into_iter().zip(stream.renditions().iter().cloned()) {
+        let stream_ref = Arc::clone(&stream);
+        let chunker = ChunkerConfig {
+            first_msn: rendition.next_msn(),
+            first_discontinuity: rendition.next_discontinuity(),
+            ..chunker.clone()
+        };
+        let write_playlists = options.storage.is_some();
+        let name = feed.name.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("pack-{name}"))
+            .spawn(move || package(feed, &stream_ref, &rendition, chunker, write_playlists))
+            .map_err(|source| Error::Thread {
+                stream: config.name.clone(),
+                rendition: name,
+                source,
+            })?;
+        packagers.push(handle);
+    }
     Ok(LiveStream {
         stream,
         pipeline: Some(pipeline),
