@@ -713,6 +713,24 @@ async fn segment_route(
         }
         Some(_) => return Err(Error::RangeNotSatisfiable { len: have }),
     };
+    // RFC 9110 §15.3.7: a 206 names its range. The segment's final length is not known yet, and
+    // §14.4 allows "*" for it: `bytes FIRST-LAST/*`.
+    let content_range = last.map(|l| format!("bytes {first}-{l}/*"));
+    if let (Some(seg), Some(l)) = (&seg, last) {
+        if l < have {
+            // Every byte asked for exists (a listed EXT-X-PART BYTERANGE, as hls.js asks for it):
+            // answer now, with its length, like a range of a closed segment.
+            let mut reply = Reply::new(
+                CacheControl::Immutable,
+                headers::MP4,
+                range::slice(&seg.parts, first, l),
+            );
+            reply.status = status;
+            reply.accept_ranges = true;
+            reply.content_range = content_range;
+            return Ok(reply);
+        }
+    }
     let remaining = last.map(|l| l + 1 - first);
     let feed = Feed {
         r: Arc::clone(&r),
@@ -729,9 +747,10 @@ async fn segment_route(
     let mut reply = Reply::new(CacheControl::Immutable, headers::MP4, Vec::new());
     reply.status = status;
     reply.accept_ranges = true;
-    // The final length is unknown until the segment closes, and RFC 9110 §14.4 has no
-    // Content-Range form for an unknown last byte, so an open-ended 206 carries none; the body
-    // is chunked (HTTP/1.1) or ends with END_STREAM (HTTP/2).
+    // An open-ended range (a PRELOAD-HINT's BYTERANGE-START) has no last byte yet, and RFC 9110
+    // §14.4 has no Content-Range form for an unknown last byte, so that 206 carries none; the
+    // body is chunked (HTTP/1.1) or ends with END_STREAM (HTTP/2).
+    reply.content_range = content_range;
     reply.body = ReplyBody::Stream(BodyExt::boxed(body));
     Ok(reply)
 }

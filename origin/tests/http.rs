@@ -311,6 +311,40 @@ async fn open_segment_plain_get_streams_to_the_end() {
     assert_eq!(r.body, segment_bytes(0, N));
 }
 
+/// hls.js asks for a listed EXT-X-PART BYTERANGE of a segment that is still open: a 206 that names
+/// its range (RFC 9110 §15.3.7, final length "*" per §14.4) with its length, at once; a bounded
+/// range that is not all there yet is held until its part completes, and names its range too.
+#[tokio::test]
+async fn bounded_range_of_an_open_segment_names_its_range() {
+    let (store, stream) = store(1, P, true);
+    let v = stream.rendition("v").unwrap();
+    part(v, 0, 0, P, 400);
+    part(v, 0, 1, P, 410);
+    let origin = start(store).await;
+    let addr = origin.local_addr();
+    let url = format!("/live/v/{EPOCH}/0.m4s");
+    let r = request(addr, "GET", &url, &[("Range", "bytes=400-809")]).await;
+    assert_eq!(r.status, 206);
+    assert_eq!(r.header("content-range"), Some("bytes 400-809/*"));
+    assert_eq!(r.header("content-length"), Some("410"));
+    assert_eq!(r.body, part_bytes(0, 1, 410).to_vec());
+
+    let held = {
+        let url = url.clone();
+        tokio::spawn(async move { request(addr, "GET", &url, &[("Range", "bytes=810-1229")]).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!held.is_finished(), "answered before part 0.2 existed");
+    part(v, 0, 2, P, 420);
+    let r = tokio::time::timeout(Duration::from_secs(2), held)
+        .await
+        .expect("released")
+        .unwrap();
+    assert_eq!(r.status, 206);
+    assert_eq!(r.header("content-range"), Some("bytes 810-1229/*"));
+    assert_eq!(r.body, part_bytes(0, 2, 420).to_vec());
+}
+
 #[tokio::test]
 async fn delta_update_skips_old_segments() {
     let (store, stream) = store(1, P, false);

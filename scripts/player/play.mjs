@@ -256,6 +256,8 @@ async function main() {
       }
     }
     summary.ok = summary.failures.length === 0;
+    // On failure, the page's event trace (fragments loaded and appended, buffered ranges, errors) says why.
+    if (!summary.ok) summary.trace = last.trace || [];
   } catch (e) {
     summary.failures.push(`harness error: ${e.message}`);
   } finally {

@@ -39,8 +39,23 @@
     errors: [], // non-fatal hls.js errors, details only
     droppedFrames: 0,
     decodedFrames: 0,
+    trace: [], // the last TRACE_MAX media events, "seconds event details buffered=…", for diagnosing a stall
   };
   window.llhlsStats = stats;
+
+  const TRACE_MAX = 400;
+  /** Time ranges as "start-end,…" in seconds. */
+  const ranges = (b) => {
+    const out = [];
+    for (let i = 0; b && i < b.length; i++) out.push(`${b.start(i).toFixed(3)}-${b.end(i).toFixed(3)}`);
+    return out.join(',');
+  };
+  /** Appends one line to stats.trace (a bounded ring): when, what, the playhead and what is buffered. */
+  function trace(what) {
+    const at = ((performance.now() - t0) / 1000).toFixed(3);
+    stats.trace.push(`${at} ${what} t=${video.currentTime.toFixed(3)} buffered=${ranges(video.buffered)}`);
+    if (stats.trace.length > TRACE_MAX) stats.trace.splice(0, stats.trace.length - TRACE_MAX);
+  }
 
   srcInput.value = src || '';
   document.getElementById('open').addEventListener('submit', (ev) => {
@@ -119,7 +134,17 @@
     stats.live = !!data.details.live;
   });
 
+  const fragName = (d) => `${d.frag.type} ${d.frag.sn}${d.part ? '.' + d.part.index : ''}`
+    + ` ${(d.part || d.frag).start.toFixed(3)}+${(d.part || d.frag).duration.toFixed(3)}`;
+  hls.on(Hls.Events.FRAG_LOADED, (_ev, d) => trace(`loaded ${fragName(d)}`));
+  hls.on(Hls.Events.BUFFER_APPENDED, (_ev, d) => trace(`appended ${d.type} ${d.frag.sn}${d.part ? '.' + d.part.index : ''}`
+    + ` ${Object.entries(d.timeRanges || {}).map(([k, b]) => `${k}=${ranges(b)}`).join(' ')}`));
+  hls.on(Hls.Events.LEVEL_UPDATED, (_ev, d) => trace(`level ${d.level} updated: last part ${d.details.lastPartSn}.${d.details.lastPartIndex}, edge ${d.details.edge.toFixed(3)}`));
+  hls.on(Hls.Events.AUDIO_TRACK_UPDATED, (_ev, d) => trace(`audio updated: last part ${d.details.lastPartSn}.${d.details.lastPartIndex}, edge ${d.details.edge.toFixed(3)}`));
+  for (const ev of ['waiting', 'playing', 'seeking', 'seeked']) video.addEventListener(ev, () => trace(`video ${ev}`));
+
   hls.on(Hls.Events.ERROR, (_ev, data) => {
+    trace(`error ${data.details}${data.fatal ? ' (fatal)' : ''}${data.frag ? ' ' + data.frag.type + ' ' + data.frag.sn : ''}`);
     if (data.fatal) {
       stats.fatalError = `${data.type}: ${data.details}` + (data.response ? ` (HTTP ${data.response.code})` : '');
       setStatus(`fatal: ${stats.fatalError}`, true);
