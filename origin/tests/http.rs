@@ -331,7 +331,9 @@ async fn bounded_range_of_an_open_segment_names_its_range() {
 
     let held = {
         let url = url.clone();
-        tokio::spawn(async move { request(addr, "GET", &url, &[("Range", "bytes=810-1229")]).await })
+        tokio::spawn(
+            async move { request(addr, "GET", &url, &[("Range", "bytes=810-1229")]).await },
+        )
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!held.is_finished(), "answered before part 0.2 existed");
