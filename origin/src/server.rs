@@ -577,9 +577,9 @@ fn media_reply(req: &Request<Incoming>, parts: Vec<Bytes>, etag_stem: String, du
     match range_header(req) {
         Some(range) => match range.resolve(len) {
             Some((first, last)) => {
-                r.status = StatusCode::PARTIAL_CONTENT;
-                r.content_range = Some(format!("bytes {first}-{last}/{len}"));
-                r.body = ReplyBody::Parts(range::slice(&parts, first, last));
+                let etag = r.etag.take();
+                r = partial_reply(&parts, first, last, &len.to_string());
+                r.etag = etag;
             }
             None => {
                 r.status = StatusCode::RANGE_NOT_SATISFIABLE;
@@ -589,6 +589,21 @@ fn media_reply(req: &Request<Incoming>, parts: Vec<Bytes>, etag_stem: String, du
         },
         None => r.body = ReplyBody::Parts(parts),
     }
+    r
+}
+
+/// A 206 of bytes `first..=last` that all exist, sliced from `parts` (never copied). RFC 9110
+/// §15.3.7: a 206 names its range, `bytes FIRST-LAST/COMPLETE` where COMPLETE is the length or,
+/// for a segment still open, `*` (§14.4).
+fn partial_reply(parts: &[Bytes], first: u64, last: u64, complete: &str) -> Reply {
+    let mut r = Reply::new(
+        CacheControl::Immutable,
+        headers::MP4,
+        range::slice(parts, first, last),
+    );
+    r.status = StatusCode::PARTIAL_CONTENT;
+    r.accept_ranges = true;
+    r.content_range = Some(format!("bytes {first}-{last}/{complete}"));
     r
 }
 
@@ -713,24 +728,15 @@ async fn segment_route(
         }
         Some(_) => return Err(Error::RangeNotSatisfiable { len: have }),
     };
-    // RFC 9110 §15.3.7: a 206 names its range. The segment's final length is not known yet, and
-    // §14.4 allows "*" for it: `bytes FIRST-LAST/*`.
-    let content_range = last.map(|l| format!("bytes {first}-{l}/*"));
     if let (Some(seg), Some(l)) = (&seg, last) {
         if l < have {
             // Every byte asked for exists (a listed EXT-X-PART BYTERANGE, as hls.js asks for it):
-            // answer now, with its length, like a range of a closed segment.
-            let mut reply = Reply::new(
-                CacheControl::Immutable,
-                headers::MP4,
-                range::slice(&seg.parts, first, l),
-            );
-            reply.status = status;
-            reply.accept_ranges = true;
-            reply.content_range = content_range;
-            return Ok(reply);
+            // answer now, with its length; the final length is not known yet.
+            return Ok(partial_reply(&seg.parts, first, l, "*"));
         }
     }
+    // RFC 9110 §15.3.7 / §14.4: a bounded range still to come names itself too, `bytes A-B/*`.
+    let content_range = last.map(|l| format!("bytes {first}-{l}/*"));
     let remaining = last.map(|l| l + 1 - first);
     let feed = Feed {
         r: Arc::clone(&r),
