@@ -1,6 +1,7 @@
-//! Part and segment cutting tables: every part ≤ PART-TARGET, all but a segment's last ≥ 85 %
-//! of it (draft-pantos-hls-rfc8216bis-22 §4.4.4.9), segments close at the first sync sample at
-//! or after the target, and a part is emitted as soon as it is known complete.
+//! Part and segment cutting tables: every part ≤ PART-TARGET, all but a segment's last and the
+//! independent ones ≥ 85 % of it (draft-pantos-hls-rfc8216bis-22 §4.4.4.9), no runt part at a
+//! segment's end where an even spread keeps those bounds, segments close at the first sync
+//! sample at or after the target, and a part is emitted as soon as it is known complete.
 
 mod common;
 
@@ -130,7 +131,7 @@ fn run(case: &Case, cfg: &ChunkerConfig, n: usize) -> Output {
             p.duration
         );
         let last_of_segment = out.parts.get(i + 1).is_none_or(|n| n.msn != p.msn);
-        if !last_of_segment && feasible {
+        if !last_of_segment && !p.independent && feasible {
             assert!(
                 p.duration * 100 >= target * 85,
                 "{name}: part {i} {} < 85% of {target}",
@@ -142,8 +143,35 @@ fn run(case: &Case, cfg: &ChunkerConfig, n: usize) -> Output {
     let gop_ticks: u64 = (0..case.gop)
         .map(|k| case.durations[k % case.durations.len()] as u64)
         .sum();
+    let floor85 = (target * 85).div_ceil(100);
     let mut start = 0u64;
     for (i, seg) in out.segments.iter().enumerate() {
+        // No runt: a segment that closed on the grid and whose samples could be spread evenly
+        // over the fewest parts that hold them, keeping every part within §4.4.4.9's bounds,
+        // has parts that differ by at most one sample (hls.js skips a short last part when it
+        // loads behind the live edge, which leaves a hole).
+        let end_ticks = start + seg.duration;
+        let on_grid = {
+            let k = (end_ticks + seg_target / 2) / seg_target;
+            end_ticks.abs_diff(k * seg_target) <= dmax / 2
+        };
+        let parts: Vec<&packager::cmaf::Part> =
+            out.parts.iter().filter(|p| p.msn == seg.msn).collect();
+        let frames = seg.duration / dmin;
+        let per_part = (target / dmax).max(1);
+        let even = frames.div_ceil(per_part);
+        let all_independent = parts.iter().all(|p| p.independent);
+        let spread_ok = all_independent || (frames / even) * dmin >= floor85;
+        if i + 1 < out.segments.len() && on_grid && spread_ok && frames > per_part {
+            let longest = parts.iter().map(|p| p.duration).max().unwrap();
+            let shortest = parts.iter().map(|p| p.duration).min().unwrap();
+            assert!(
+                longest - shortest <= 2 * dmax - dmin,
+                "{name}: segment {} parts {:?} are uneven (a runt)",
+                seg.msn,
+                parts.iter().map(|p| p.duration).collect::<Vec<_>>()
+            );
+        }
         let first = out.parts.iter().find(|p| p.msn == seg.msn).unwrap();
         assert!(
             first.independent,
@@ -251,7 +279,9 @@ fn ntsc_part_is_nine_frames() {
         gop: 60,
     };
     let out = run(&case, &ChunkerConfig::default(), 60);
-    // 30000-tick target: 9 frames (27027, 90 %) fit, 10 (30030) do not.
+    // 30000-tick target: 9 frames (27027, 90 %) fit, 10 (30030) do not. An even spread of the
+    // 60 frames over 7 parts would need parts of 8 frames (80 %), below §4.4.4.9's 85 %: the
+    // cut stays greedy and the last part is short.
     let durs: Vec<u64> = out.parts.iter().map(|p| p.duration).collect();
     assert_eq!(
         durs,
@@ -291,4 +321,68 @@ fn msn_and_part_indices_follow_config() {
         );
     }
     assert_eq!(out.parts[0].wallclock_ms, Some(1_700_000_000_000));
+}
+
+#[test]
+fn aac_segment_is_spread_evenly_without_a_runt() {
+    // 2 s of 48 kHz AAC is 93.75 frames of 1024: greedy 15-frame parts would end each segment
+    // with a 3- or 4-frame runt (64–85 ms), which hls.js skips (its 0.25 s fragment lookup
+    // tolerance) when it loads behind the live edge. Spread evenly: seven parts of 13–14 frames,
+    // longer first, every part independent (so §4.4.4.9's 85 % bound does not apply).
+    let case = Case {
+        name: "aac 48k",
+        track: aac_track(48000),
+        durations: &[1024],
+        gop: 1,
+    };
+    let out = run(&case, &ChunkerConfig::default(), 94 * 4);
+    assert!(out.segments.len() >= 3);
+    for seg in &out.segments[..out.segments.len() - 1] {
+        let frames: Vec<u64> = out
+            .parts
+            .iter()
+            .filter(|p| p.msn == seg.msn)
+            .map(|p| p.duration / 1024)
+            .collect();
+        assert_eq!(frames.len(), 7, "segment {}: {frames:?}", seg.msn);
+        assert!(
+            frames.windows(2).all(|w| w[0] >= w[1]),
+            "segment {}: longer parts first: {frames:?}",
+            seg.msn
+        );
+        assert!(
+            frames.iter().all(|&f| f == 13 || f == 14),
+            "segment {}: {frames:?}",
+            seg.msn
+        );
+        // The shortest part is longer than hls.js's 0.25 s lookup tolerance.
+        assert!(13.0 * 1024.0 / 48000.0 > 0.25);
+    }
+}
+
+#[test]
+fn video_at_59_94_fps_is_spread_evenly() {
+    // 120 frames of 1501/1502 ticks per 2 s segment: greedy 19-frame parts end with a 6-frame
+    // runt (0.1 s); seven parts of 17–18 frames stay above 85 % of the 30000-tick target.
+    let case = Case {
+        name: "59.94fps",
+        track: avc_track(90000),
+        durations: &[1501, 1502],
+        gop: 120,
+    };
+    let out = run(&case, &ChunkerConfig::default(), 360);
+    for seg in &out.segments[..out.segments.len() - 1] {
+        let parts: Vec<u64> = out
+            .parts
+            .iter()
+            .filter(|p| p.msn == seg.msn)
+            .map(|p| p.duration)
+            .collect();
+        assert_eq!(parts.len(), 7, "segment {}: {parts:?}", seg.msn);
+        assert!(
+            parts.iter().all(|&d| d * 100 >= 30000 * 85 && d <= 30000),
+            "segment {}: {parts:?}",
+            seg.msn
+        );
+    }
 }

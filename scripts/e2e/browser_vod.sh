@@ -32,6 +32,6 @@ ffmpeg_reads "$ORIGIN/$MASTER_FILE" 3
 
 timeout 90 node "$E2E_ROOT/scripts/player/play.mjs" "$ORIGIN/player/?src=/$MASTER_FILE" --vod --seconds 20 \
   --screenshot "$E2E_OUT/browser_vod.png" --json "$E2E_OUT/browser_vod.json" > /dev/null \
-  || { cat "$E2E_OUT/browser_vod.json" >&2 2>/dev/null; die "browser VOD playback (see $E2E_OUT/browser_vod.json)"; }
+  || { play_failed "$E2E_OUT/browser_vod.json" "browser VOD playback"; }
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ended"], "did not play to the end"; print("browser_vod: ok: played %s s of %s s, startup %s ms, stalls %s, levels %s" % (d["mediaSecondsPlayed"], d["duration"], d["startupMs"], d["stalls"], d["levels"]))' "$E2E_OUT/browser_vod.json" \
   || die "VOD did not play to the end"

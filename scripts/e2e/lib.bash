@@ -19,6 +19,23 @@ trap 'exit 143' TERM
 # Prints the message and exits 1.
 die() { echo "$(basename "$0"): FAIL: $*" >&2; exit 1; }
 
+# play_failed JSON WHAT: a failed play.mjs run. Prints its page event trace first and its summary and verdict last,
+# so that the end of a long log (all a CI console may keep) says what failed; then dies.
+play_failed() {
+  python3 - "$1" >&2 <<'PY' || cat "$1" >&2 2>/dev/null || true
+import json, sys
+d = json.load(open(sys.argv[1]))
+trace = d.pop("trace", [])
+print("page event trace (%d lines):" % len(trace))
+for line in trace:
+    print("  " + line)
+failures = d.pop("failures", [])
+print(json.dumps(d, indent=2))
+print("failures: " + "; ".join(failures))
+PY
+  die "$2 (see $1)"
+}
+
 # Prints a free TCP port on 127.0.0.1.
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

@@ -9,7 +9,7 @@ use super::codec_string::codec_string;
 pub use super::error::Error;
 use super::fragment::{write_fragment, FragSample};
 use super::init::write_init;
-use super::sample::{EncodedSample, TrackInfo};
+use super::sample::{EncodedSample, MediaKind, TrackInfo};
 
 /// A backwards dts jump of at least this many seconds is a timestamp discontinuity (publisher
 /// restart); a smaller one is an error ([`Error::DtsNotIncreasing`]).
@@ -156,6 +156,9 @@ struct OpenSegment {
     end_at: i64,
     duration: u64,
     parts: u32,
+    /// How many parts the segment's samples are spread over evenly, when they are (see
+    /// [`Chunker::plan_parts`]); `None`: greedy cutting.
+    planned_parts: Option<i64>,
     discontinuity: bool,
 }
 
@@ -173,7 +176,9 @@ struct OpenSegment {
 /// On error the sample is dropped and the chunker stays usable.
 ///
 /// Rules: every part lasts at most `round(part_target * timescale)` ticks and, when samples
-/// are regular, every part but a segment's last lasts at least 85 % of it
+/// are regular, every part but a segment's last or an independent one lasts at least 85 % of it
+/// (a segment's samples are spread evenly over its parts where that keeps this bound, so that
+/// no part is a runt: see `part_goal`)
 /// (draft-pantos-hls-rfc8216bis-22 §4.4.4.9); a segment starts with a sync sample and closes at
 /// the first sync sample at or after the segment target; a segment's bytes are its parts'
 /// bytes in order.
@@ -189,6 +194,9 @@ pub struct Chunker {
     sequence: u32,
     segment: Option<OpenSegment>,
     part: Vec<Pending>,
+    /// How many samples the open part takes when the segment is cut evenly (see
+    /// [`Chunker::part_goal`]); `None`: as many as PART-TARGET allows.
+    part_goal: Option<usize>,
     last_dts: Option<i64>,
     shift: i64,
     /// Origin of the segment grid: the dts of the first sample of the timeline (reset at each
@@ -220,6 +228,7 @@ impl Chunker {
             sequence: 0,
             segment: None,
             part: Vec::new(),
+            part_goal: None,
             last_dts: None,
             shift: 0,
             grid_origin: 0,
@@ -353,11 +362,15 @@ impl Chunker {
                 end_at,
                 duration: 0,
                 parts: 0,
+                planned_parts: self.plan_parts(end_at - dts, s.duration),
                 discontinuity: std::mem::take(&mut self.pending_discontinuity),
             });
             self.next_msn += 1;
         }
         let duration = s.duration;
+        if self.part.is_empty() {
+            self.part_goal = self.part_goal(dts, duration);
+        }
         self.part.push(Pending {
             dts,
             composition_offset,
@@ -368,7 +381,9 @@ impl Chunker {
         });
         // Latency: if a next sample of the same duration would not fit, the part is complete now.
         let first = self.part[0].dts;
-        if (dts - first) as u64 + 2 * duration as u64 > self.part_target {
+        // With an even plan, the part is complete once it holds its share of the segment.
+        let full = self.part_goal.is_some_and(|n| self.part.len() >= n);
+        if full || (dts - first) as u64 + 2 * duration as u64 > self.part_target {
             self.close_part(None);
         }
         Ok(())
@@ -404,6 +419,60 @@ impl Chunker {
     /// The part target in ticks of the current track (0 before `set_track`).
     pub fn part_target_ticks(&self) -> u64 {
         self.part_target
+    }
+
+    /// How many parts a segment that spans `span` ticks of samples of `duration` ticks is cut
+    /// into, when its samples are spread evenly over them; `None` keeps cutting greedy.
+    ///
+    /// Greedy cutting (every part as long as PART-TARGET allows) leaves a runt at the end of a
+    /// segment whenever the segment is not a whole number of full parts: AAC's 1024-sample frames
+    /// make a 2 s audio segment 93.75 frames, i.e. six parts of 15 frames and a last one of 3 or
+    /// 4 (64–85 ms). A runt that short is skipped by hls.js when it loads behind the live edge:
+    /// it moves to the next segment once its buffer ends within `maxFragLookUpTolerance`
+    /// (0.25 s) of it, which leaves a hole in the buffer and a stall. So the segment's samples
+    /// are spread evenly over the fewest parts that hold them (94 frames: 14,14,14,13,13,13,13),
+    /// every part still at most PART-TARGET (rfc8216bis §4.4.4.9).
+    ///
+    /// Shorter parts must keep §4.4.4.9's other bound, at least 85 % of PART-TARGET for any
+    /// part but an INDEPENDENT=YES one or a segment's last: audio parts are all independent; for
+    /// video the even spread is planned only when its shortest part keeps that bound (59.94 fps:
+    /// 18,17,…,17 frames instead of 19,…,19,6), and cutting stays greedy otherwise (25 fps with a
+    /// 1/3 s target: seven parts of 7 frames would be 84 %).
+    fn plan_parts(&self, span: i64, duration: u32) -> Option<i64> {
+        let d = i64::from(duration.max(1));
+        let frames = samples_before(span, d);
+        let per_part = (self.part_target / d as u64).max(1) as i64;
+        if frames <= per_part {
+            return None;
+        }
+        let parts = (frames + per_part - 1) / per_part;
+        let shortest = frames / parts;
+        let all_independent = matches!(
+            self.track.as_ref().map(|t| t.kind),
+            Some(MediaKind::Audio { .. })
+        );
+        // 85 % of PART-TARGET, rounded up to a whole tick.
+        let floor = (self.part_target * 85).div_ceil(100);
+        if !all_independent && ((shortest * d) as u64) < floor {
+            return None;
+        }
+        Some(parts)
+    }
+
+    /// How many samples a part that opens at `dts` with samples of `duration` ticks takes:
+    /// the segment's remaining samples over its remaining planned parts, longer parts first;
+    /// `None` (as many as PART-TARGET allows) when the segment is cut greedily or this is its
+    /// last planned part. PART-TARGET stays the hard bound either way.
+    fn part_goal(&self, dts: i64, duration: u32) -> Option<usize> {
+        let seg = self.segment.as_ref()?;
+        let left = seg.planned_parts? - i64::from(seg.parts);
+        if left <= 1 {
+            return None;
+        }
+        let d = i64::from(duration.max(1));
+        let frames = samples_before(seg.end_at.saturating_sub(dts), d);
+        let share = (frames + left - 1) / left;
+        usize::try_from(share).ok().filter(|&n| n > 0)
     }
 
     fn open_discontinuity(&mut self) {
@@ -480,4 +549,10 @@ impl Chunker {
             }));
         }
     }
+}
+
+/// How many samples of `d` ticks, the first at 0, lie in a segment that closes at `span`: those
+/// whose span lies mostly before it (`dts + d/2 < span`, as `Chunker::push` decides).
+fn samples_before(span: i64, d: i64) -> i64 {
+    (span - d / 2 + d - 1).max(0) / d
 }

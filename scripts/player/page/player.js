@@ -39,22 +39,28 @@
     errors: [], // non-fatal hls.js errors, details only
     droppedFrames: 0,
     decodedFrames: 0,
-    trace: [], // the last TRACE_MAX media events, "seconds event details buffered=…", for diagnosing a stall
+    trace: [], // media events, "seconds event details buffered=…": the first TRACE_HEAD and the last TRACE_TAIL, for diagnosing a stall
   };
   window.llhlsStats = stats;
 
-  const TRACE_MAX = 400;
+  // Startup (where holes begin) and the end (where a failure shows) are both kept.
+  const TRACE_HEAD = 200;
+  const TRACE_TAIL = 300;
+  let traceDropped = 0;
   /** Time ranges as "start-end,…" in seconds. */
   const ranges = (b) => {
     const out = [];
     for (let i = 0; b && i < b.length; i++) out.push(`${b.start(i).toFixed(3)}-${b.end(i).toFixed(3)}`);
     return out.join(',');
   };
-  /** Appends one line to stats.trace (a bounded ring): when, what, the playhead and what is buffered. */
+  /** Appends one line to stats.trace (bounded: head kept, then a ring): when, what, the playhead and what is buffered. */
   function trace(what) {
     const at = ((performance.now() - t0) / 1000).toFixed(3);
     stats.trace.push(`${at} ${what} t=${video.currentTime.toFixed(3)} buffered=${ranges(video.buffered)}`);
-    if (stats.trace.length > TRACE_MAX) stats.trace.splice(0, stats.trace.length - TRACE_MAX);
+    if (stats.trace.length > TRACE_HEAD + 1 + TRACE_TAIL) {
+      traceDropped += traceDropped ? 1 : 2; // the first splice drops two events, later ones an event and the marker
+      stats.trace.splice(TRACE_HEAD, 2, `… ${traceDropped} line(s) left out …`);
+    }
   }
 
   srcInput.value = src || '';
