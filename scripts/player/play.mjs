@@ -218,6 +218,7 @@ async function main() {
       targetLatency: round3(last.targetLatency ?? null),
       buffer: { p50: round3(quantile(buf, 0.5)), min: round3(buf.length ? Math.min(...buf) : null) },
       stalls: last.stalls ?? null,
+      holes: last.holes || [],
       stalledMs: Math.round(last.stalledMs || 0),
       levels: levelNames,
       levelsSeen: (last.levelsSeen || []).map((i) => levelNames[i] ?? `level ${i}`),

@@ -39,6 +39,7 @@
     errors: [], // non-fatal hls.js errors, details only
     droppedFrames: 0,
     decodedFrames: 0,
+    holes: [], // gaps ever seen between buffered ranges, "start-end" (a part the player skipped), at most 50
     trace: [], // media events, "seconds event details buffered=…": the first TRACE_HEAD and the last TRACE_TAIL, for diagnosing a stall
   };
   window.llhlsStats = stats;
@@ -204,6 +205,15 @@
     return 0;
   }
 
+  /** Records each gap between buffered ranges once: media the player never appended. */
+  function noteHoles() {
+    const b = video.buffered;
+    for (let i = 1; i < b.length && stats.holes.length < 50; i++) {
+      const gap = `${b.end(i - 1).toFixed(3)}-${b.start(i).toFixed(3)}`;
+      if (!stats.holes.includes(gap)) stats.holes.push(gap);
+    }
+  }
+
   const el = (id) => document.getElementById(id);
   const fmt = (v, unit, digits = 2) => (v === null || v === undefined || Number.isNaN(v) ? '–' : `${v.toFixed(digits)} ${unit}`);
 
@@ -213,6 +223,7 @@
     stats.edgeLatency = stats.live ? hls.latency : null;
     stats.targetLatency = stats.live ? hls.targetLatency : null;
     stats.buffer = bufferAhead();
+    noteHoles();
     stats.playbackRate = video.playbackRate;
     stats.autoLevel = hls.autoLevelEnabled;
     stats.currentTime = video.currentTime;
