@@ -5,6 +5,7 @@
 use super::audio::{self, AudioWork};
 use super::copy::{self, CopyMsg};
 use super::input::{self, Source};
+use super::pdt::{self, PdtClock};
 use super::sink::{now_ms, Metrics, Sink};
 use super::timeline::Timeline;
 use super::video::{self, VideoWork, Work};
@@ -260,6 +261,10 @@ pub(super) fn start(
         next_key: None,
         clock: None,
         audio_seconds: 0.0,
+        // Paced inputs keep their anchor; live ones follow the sender's clock within a bound.
+        pdt: PdtClock::new(
+            (!cfg.input.realtime || cfg.input.is_network()).then_some(pdt::LIVE_MAX_LAG_MS),
+        ),
     };
     let thread = format!("{name}/ingest");
     let h = std::thread::Builder::new()
@@ -320,6 +325,8 @@ struct Ingest {
     clock: Option<(Instant, f64)>,
     /// Output seconds of audio read so far (paces audio-only inputs).
     audio_seconds: f64,
+    /// PROGRAM-DATE-TIME of output media time, shared by every rendition.
+    pdt: PdtClock,
 }
 
 enum Ended {
@@ -365,6 +372,7 @@ impl Ingest {
                         source = s;
                         self.metrics.reconnects.fetch_add(1, Ordering::Relaxed);
                         self.broadcast_discontinuity();
+                        self.pdt.reset();
                         self.timeline.restart();
                         self.next_key = None;
                         self.copy_offset = None;
@@ -534,7 +542,9 @@ impl Ingest {
             let work = VideoWork {
                 frame: Arc::new(frame),
                 pts: mapped.pts,
-                wall_ms: now_ms(),
+                wall_ms: self
+                    .pdt
+                    .at(mapped.pts as f64 / f64::from(VIDEO_TIMESCALE), now_ms()),
                 key,
             };
             self.video_tx.retain(|tx| {
@@ -557,6 +567,7 @@ impl Ingest {
                 return;
             }
             self.metrics.audio_frames_in.fetch_add(1, Ordering::Relaxed);
+            let starts_at = self.audio_seconds;
             if frame.rate() > 0 {
                 self.audio_seconds += frame.samples() as f64 / f64::from(frame.rate());
             }
@@ -565,7 +576,7 @@ impl Ingest {
             }
             let work = AudioWork {
                 frame,
-                wall_ms: now_ms(),
+                wall_ms: self.pdt.at(starts_at, now_ms()),
             };
             if let Some(tx) = &self.audio_tx {
                 if tx.send(Work::Item(work)).is_err() {

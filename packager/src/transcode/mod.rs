@@ -22,6 +22,7 @@ mod audio;
 mod copy;
 mod ingest;
 mod input;
+mod pdt;
 mod sink;
 mod timeline;
 mod video;
