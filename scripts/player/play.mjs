@@ -4,7 +4,7 @@
 // it started, moved forward, and (live) stayed under a latency threshold. Prints a JSON summary.
 //
 //   node scripts/player/play.mjs URL [--seconds N] [--screenshot out.png] [--json out.json] [--vod]
-//        [--max-latency S] [--warmup S] [--startup-timeout S] [--max-stalls N] [--sync S] [--level N [--level-at S]]
+//        [--max-latency S] [--warmup S] [--startup-timeout S] [--max-stalls N] [--max-holes N] [--sync S] [--level N [--level-at S]]
 //
 // URL is either the player page (http://host/player/?src=...) or a playlist (…​.m3u8): then this script serves the
 // page itself on 127.0.0.1 and the playlist's server must allow cross-origin requests (CORS).
@@ -22,7 +22,7 @@ const CHROMIUM = process.env.LLHLS_CHROMIUM || '/usr/bin/chromium';
 const SAMPLE_MS = 500;
 
 const USAGE = `usage: play.mjs URL [--seconds N=30] [--screenshot FILE] [--json FILE] [--vod]
-  [--max-latency S=6] [--warmup S=2] [--startup-timeout S=20] [--max-stalls N=0] [--sync S]
+  [--max-latency S=6] [--warmup S=2] [--startup-timeout S=20] [--max-stalls N=0] [--max-holes N=0] [--sync S]
   [--level N|other [--level-at S=0]]   pick rendition N (hls.js order: ascending bitrate; "other": one that is
                                        not playing then) in the page's picker S s after start; it must play at the end`;
 
@@ -30,7 +30,7 @@ const USAGE = `usage: play.mjs URL [--seconds N=30] [--screenshot FILE] [--json 
 function parseArgs(argv) {
   const opts = {
     url: null, seconds: 30, screenshot: null, json: null, vod: false,
-    maxLatency: 6, warmup: 2, startupTimeout: 20, maxStalls: 0, sync: null, level: null, levelAt: 0,
+    maxLatency: 6, warmup: 2, startupTimeout: 20, maxStalls: 0, maxHoles: 0, sync: null, level: null, levelAt: 0,
   };
   const num = (flag, v) => {
     const n = Number(v);
@@ -48,6 +48,7 @@ function parseArgs(argv) {
       case '--warmup': opts.warmup = num(a, argv[++i]); break;
       case '--startup-timeout': opts.startupTimeout = num(a, argv[++i]); break;
       case '--max-stalls': opts.maxStalls = num(a, argv[++i]); break;
+      case '--max-holes': opts.maxHoles = num(a, argv[++i]); break;
       case '--sync': opts.sync = num(a, argv[++i]); break;
       case '--level': opts.level = argv[i + 1] === 'other' ? (i++, 'other') : num(a, argv[++i]); break;
       case '--level-at': opts.levelAt = num(a, argv[++i]); break;
@@ -243,6 +244,9 @@ async function main() {
       else if (last.level !== summary.levelPicked) fail(`picked rendition ${summary.levelPicked} but ${last.level} is playing at the end`);
     }
     if ((last.stalls || 0) > opts.maxStalls) fail(`${last.stalls} stall(s) after start (allowed ${opts.maxStalls})`);
+    // A gap between buffered ranges is media the player skipped (a part it never appended).
+    const holes = last.holes || [];
+    if (holes.length > opts.maxHoles) fail(`${holes.length} hole(s) in the buffer (${holes.join(', ')}; allowed ${opts.maxHoles})`);
     if (last.started) {
       if (opts.vod) {
         if (last.live) fail('the playlist is live but --vod was given');
