@@ -5,6 +5,11 @@
 //!   they were all sent, and the spread from the first to the last response.
 //! `viewers --addr A --n 1000 --seconds 20 --parts 6`: N LL-HLS viewers, each on its own
 //!   keep-alive connection looping "blocking reload for the next part, then GET that part".
+//! `burst --addr A --n 10000 --path /live/v/index.m3u8`: opens N connections first, then all
+//!   send one GET for PATH at the same moment; prints the time from that moment to the first
+//!   and the last response. Run against nginx serving the same bytes, it is the floor that a
+//!   herd of N held requests woken at once can be compared with on this machine (N requests
+//!   answered at once, whoever answers them).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -24,6 +29,7 @@ struct Args {
     ahead: u32,
     parts: u32,
     seconds: u64,
+    path: String,
 }
 
 fn args() -> Args {
@@ -35,6 +41,7 @@ fn args() -> Args {
         ahead: 9,
         parts: 6,
         seconds: 20,
+        path: "/live/v/index.m3u8".into(),
     };
     for kv in v[1..].chunks(2) {
         let val = kv.get(1).cloned().unwrap_or_default();
@@ -44,6 +51,7 @@ fn args() -> Args {
             "--ahead" => a.ahead = val.parse().expect("--ahead"),
             "--parts" => a.parts = val.parse().expect("--parts"),
             "--seconds" => a.seconds = val.parse().expect("--seconds"),
+            "--path" => a.path = val,
             o => panic!("unknown argument {o}"),
         }
     }
@@ -247,12 +255,72 @@ async fn viewers(a: Args) {
     );
 }
 
+async fn burst(a: Args) {
+    let request = format!("GET {} HTTP/1.1\r\nHost: b\r\n\r\n", a.path);
+    let connects = Arc::new(Semaphore::new(256));
+    let connected = Arc::new(AtomicU64::new(0));
+    let (go_tx, go_rx) = tokio::sync::watch::channel(None::<Instant>);
+    let mut tasks = Vec::with_capacity(a.n);
+    for _ in 0..a.n {
+        let (connects, connected, request, addr, mut go) = (
+            Arc::clone(&connects),
+            Arc::clone(&connected),
+            request.clone(),
+            a.addr,
+            go_rx.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let permit = connects.acquire_owned().await.ok()?;
+            let mut s = TcpStream::connect(addr).await.ok()?;
+            drop(permit);
+            connected.fetch_add(1, Relaxed);
+            let start = (*go.wait_for(Option::is_some).await.ok()?)?;
+            s.write_all(request.as_bytes()).await.ok()?;
+            let (status, _) = tokio::time::timeout(
+                Duration::from_secs(30),
+                read_response(&mut s, &mut Vec::new()),
+            )
+            .await
+            .ok()?
+            .ok()?;
+            Some((status, Instant::now().duration_since(start)))
+        }));
+    }
+    let ramp = Instant::now();
+    while (connected.load(Relaxed) as usize) < a.n && ramp.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Let the accepts settle, then fire.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    go_tx.send_replace(Some(Instant::now()));
+    let mut done = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        match t.await.ok().flatten() {
+            Some((200, d)) => done.push(d.as_secs_f64() * 1000.0),
+            _ => errors += 1,
+        }
+    }
+    let first = done.iter().cloned().fold(f64::INFINITY, f64::min);
+    let last = done.iter().cloned().fold(0.0, f64::max);
+    println!(
+        "burst n={} ok={} errors={} path={} go_to_first_ms={first:.1} go_to_last_ms={last:.1} p50_ms={:.1} p99_ms={:.1}",
+        a.n,
+        done.len(),
+        errors,
+        a.path,
+        pct(&mut done, 0.5),
+        pct(&mut done, 0.99)
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let a = args();
     match a.mode.as_str() {
         "blocked" => blocked(a).await,
         "viewers" => viewers(a).await,
-        m => panic!("mode must be blocked or viewers, not {m:?}"),
+        "burst" => burst(a).await,
+        m => panic!("mode must be blocked, viewers or burst, not {m:?}"),
     }
 }

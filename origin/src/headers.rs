@@ -94,11 +94,21 @@ pub fn preflight(h: &mut HeaderMap) {
     h.insert("access-control-max-age", HeaderValue::from_static("86400"));
 }
 
-/// Sets `Cache-Control`.
+/// Sets `Cache-Control` (the fixed policies without an allocation: they are on every media
+/// response).
 pub fn set_cache(h: &mut HeaderMap, c: CacheControl) {
-    if let Ok(v) = HeaderValue::from_str(&c.value()) {
-        h.insert(http::header::CACHE_CONTROL, v);
-    }
+    let v = match c {
+        CacheControl::Immutable => HeaderValue::from_static("public, max-age=31536000, immutable"),
+        CacheControl::ShortError => HeaderValue::from_static("public, max-age=1"),
+        CacheControl::NoStore => HeaderValue::from_static("no-store"),
+        CacheControl::Page => HeaderValue::from_static("no-cache"),
+        _ => match HeaderValue::from_str(&c.value()) {
+            Ok(v) => v,
+            Err(_) => return,
+        },
+    };
+    debug_assert_eq!(v.to_str().ok(), Some(c.value().as_str()));
+    h.insert(http::header::CACHE_CONTROL, v);
 }
 
 #[cfg(test)]

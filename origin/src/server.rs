@@ -9,7 +9,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::stream;
@@ -304,8 +304,8 @@ struct Reply {
     cache: CacheControl,
     content_type: &'static str,
     body: ReplyBody,
-    etag: Option<String>,
-    last_modified: Option<SystemTime>,
+    etag: Option<HeaderValue>,
+    last_modified: Option<HeaderValue>,
     gzip: bool,
     vary_encoding: bool,
     content_range: Option<String>,
@@ -548,8 +548,8 @@ async fn media(
 
 fn playlist_reply(r: &cache::Rendered, cache: CacheControl, gzip: bool) -> Reply {
     let mut reply = Reply::new(cache, headers::PLAYLIST, vec![r.body.clone()]);
-    reply.etag = Some(r.etag.clone());
-    reply.last_modified = Some(r.at);
+    reply.etag = Some(r.etag_header.clone());
+    reply.last_modified = Some(r.last_modified_header.clone());
     reply.gzip = gzip;
     // B.1 / §6.2.1: playlists go gzip-compressed when the client accepts it, so caches must
     // key on Accept-Encoding.
@@ -566,13 +566,13 @@ fn media_reply(req: &Request<Incoming>, parts: Vec<Bytes>, etag_stem: String, du
             headers::TEXT,
             vec![Bytes::from(packager::cmaf::dump(&cat))],
         );
-        r.etag = Some(format!("{etag_stem}-txt\""));
+        r.etag = etag_value(format!("{etag_stem}-txt\""));
         return r;
     }
     let len: u64 = parts.iter().map(|b| b.len() as u64).sum();
     let mut r = Reply::new(CacheControl::Immutable, headers::MP4, Vec::new());
     // The epoch and MSN in the URL pin the bytes, so the identity plus length is a strong ETag.
-    r.etag = Some(format!("{etag_stem}-{len}\""));
+    r.etag = etag_value(format!("{etag_stem}-{len}\""));
     r.accept_ranges = true;
     match range_header(req) {
         Some(range) => match range.resolve(len) {
@@ -829,23 +829,18 @@ impl Feed {
 
 fn finish(sh: &Shared, reply: Reply, req: &Request<Incoming>) -> Response<Body> {
     let head = req.method() == Method::HEAD;
-    let mut h = HeaderMap::new();
+    // Room for every header a reply sets, CORS included: one allocation.
+    let mut h = HeaderMap::with_capacity(16);
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(reply.content_type),
     );
     headers::set_cache(&mut h, reply.cache);
-    if let Some(e) = reply
-        .etag
-        .as_deref()
-        .and_then(|e| HeaderValue::from_str(e).ok())
-    {
-        h.insert(header::ETAG, e);
+    if let Some(e) = &reply.etag {
+        h.insert(header::ETAG, e.clone());
     }
-    if let Some(t) = reply.last_modified {
-        if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(t)) {
-            h.insert(header::LAST_MODIFIED, v);
-        }
+    if let Some(v) = reply.last_modified {
+        h.insert(header::LAST_MODIFIED, v);
     }
     if reply.vary_encoding {
         h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
@@ -864,16 +859,20 @@ fn finish(sh: &Shared, reply: Reply, req: &Request<Incoming>) -> Response<Body> 
         h.insert(header::CONTENT_RANGE, v);
     }
     // RFC 9110 §13.1.2: If-None-Match naming the current ETag → 304 (GET and HEAD only).
-    if reply.status == StatusCode::OK {
-        if let (Some(etag), Some(inm)) = (&reply.etag, req.headers().get(header::IF_NONE_MATCH)) {
-            if inm.to_str().is_ok_and(|v| etag_matches(v, etag)) {
-                h.remove(header::CONTENT_TYPE);
-                h.remove(header::CONTENT_ENCODING);
-                let mut r = plain_response(StatusCode::NOT_MODIFIED, empty());
-                *r.headers_mut() = h;
-                return r;
-            }
-        }
+    let not_modified = reply.status == StatusCode::OK
+        && match (&reply.etag, req.headers().get(header::IF_NONE_MATCH)) {
+            (Some(etag), Some(inm)) => match (inm.to_str(), etag.to_str()) {
+                (Ok(v), Ok(etag)) => etag_matches(v, etag),
+                _ => false,
+            },
+            _ => false,
+        };
+    if not_modified {
+        h.remove(header::CONTENT_TYPE);
+        h.remove(header::CONTENT_ENCODING);
+        let mut r = plain_response(StatusCode::NOT_MODIFIED, empty());
+        *r.headers_mut() = h;
+        return r;
     }
     let body = match reply.body {
         ReplyBody::Parts(parts) => {
@@ -897,6 +896,11 @@ fn finish(sh: &Shared, reply: Reply, req: &Request<Incoming>) -> Response<Body> 
     let mut r = plain_response(reply.status, body);
     *r.headers_mut() = h;
     r
+}
+
+/// A quoted ETag as a header value (`None` if it holds bytes a header cannot; ours never do).
+fn etag_value(etag: String) -> Option<HeaderValue> {
+    HeaderValue::from_maybe_shared(Bytes::from(etag)).ok()
 }
 
 fn etag_matches(header: &str, etag: &str) -> bool {
