@@ -153,7 +153,7 @@ fn run(case: &Case, cfg: &ChunkerConfig, n: usize) -> Output {
         let end_ticks = start + seg.duration;
         let on_grid = {
             let k = (end_ticks + seg_target / 2) / seg_target;
-            end_ticks.abs_diff(k * seg_target) <= dmax / 2
+            end_ticks.abs_diff(k * seg_target) <= dmax
         };
         let parts: Vec<&packager::cmaf::Part> =
             out.parts.iter().filter(|p| p.msn == seg.msn).collect();
@@ -181,8 +181,20 @@ fn run(case: &Case, cfg: &ChunkerConfig, n: usize) -> Output {
         let end = start + seg.duration;
         if i + 1 < out.segments.len() {
             // Segments end on a fixed grid (k × segment target from the first sample) so that
-            // renditions keep the same MSN at the same time: each closes at the first sync
-            // sample whose span lies mostly past a grid point its span covers.
+            // renditions keep the same MSN at the same time: a video segment closes at the first
+            // sync sample whose span lies mostly past a grid point its span covers; an audio one
+            // (every sample sync) at the last sample that ends by the grid point, so that it
+            // never starts or ends after the video segment of the same MSN.
+            if case.gop == 1 {
+                let k = (end + dmax - 1) / seg_target;
+                assert!(
+                    k >= 1 && end <= k * seg_target && k * seg_target < end + dmax,
+                    "{name}: audio segment {} [{start}, {end}) does not end within a sample before a grid point",
+                    seg.msn
+                );
+                start = end;
+                continue;
+            }
             let k = (end + dmax / 2) / seg_target;
             assert!(
                 k >= 1 && start + dmin / 2 < k * seg_target,

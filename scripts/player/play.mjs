@@ -262,7 +262,11 @@ async function main() {
     }
     summary.ok = summary.failures.length === 0;
     // On failure, the page's event trace (fragments loaded and appended, buffered ranges, errors) says why.
-    if (!summary.ok) summary.trace = last.trace || [];
+    // …and so does it for a run that passed with stalls or holes allowed (a benchmark).
+    if (!summary.ok || (last.stalls || 0) > 0 || (last.holes || []).length > 0) {
+      summary.trace = last.trace || [];
+      summary.stallTraces = last.stallTraces || [];
+    }
   } catch (e) {
     summary.failures.push(`harness error: ${e.message}`);
   } finally {

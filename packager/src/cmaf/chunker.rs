@@ -332,12 +332,11 @@ impl Chunker {
         // Segments close only at a sync sample once the target is reached
         // (rfc8216bis §4.4.4.9 parts of a segment; ISO/IEC 23000-19 §7.3.3: a CMAF segment starts
         // with a SAP).
-        // The sample whose span lies mostly past the grid point is the first of the next
-        // segment (for video with IDRs forced on the grid, that is the IDR itself).
-        let half = i64::from(s.duration / 2);
+        // Which sample is the first of the next segment: see `lead`.
+        let lead = self.lead(s.duration);
         if s.sync {
             if let Some(seg) = &self.segment {
-                if dts.saturating_add(half) >= seg.end_at {
+                if dts.saturating_add(lead) >= seg.end_at {
                     self.close_segment(Some(dts));
                 }
             }
@@ -354,7 +353,7 @@ impl Chunker {
                 self.grid_origin = dts;
             }
             let target = self.segment_target.max(1) as i64;
-            let k = (dts.saturating_add(half) - self.grid_origin).max(0) / target + 1;
+            let k = (dts.saturating_add(lead) - self.grid_origin).max(0) / target + 1;
             let end_at = self.grid_origin.saturating_add(k.saturating_mul(target));
             self.started = true;
             self.segment = Some(OpenSegment {
@@ -440,7 +439,7 @@ impl Chunker {
     /// 1/3 s target: seven parts of 7 frames would be 84 %).
     fn plan_parts(&self, span: i64, duration: u32) -> Option<i64> {
         let d = i64::from(duration.max(1));
-        let frames = samples_before(span, d);
+        let frames = samples_before(span, d, self.lead(duration));
         let per_part = (self.part_target / d as u64).max(1) as i64;
         if frames <= per_part {
             return None;
@@ -470,9 +469,26 @@ impl Chunker {
             return None;
         }
         let d = i64::from(duration.max(1));
-        let frames = samples_before(seg.end_at.saturating_sub(dts), d);
+        let frames = samples_before(seg.end_at.saturating_sub(dts), d, self.lead(duration));
         let share = (frames + left - 1) / left;
         usize::try_from(share).ok().filter(|&n| n > 0)
+    }
+
+    /// A sync sample at `dts` of `duration` ticks opens the next segment when
+    /// `dts + lead >= grid point`.
+    ///
+    /// Video: the sample whose span lies mostly past the grid point (`lead` = half a frame); with
+    /// IDRs forced on the grid that is the IDR itself. Audio: the first sample that does not end
+    /// by the grid point (`lead` = its duration − 1 tick), so an audio segment never starts after
+    /// the video segment of the same MSN, nor ends after it (AAC frames straddle the grid by up
+    /// to 21 ms). hls.js keeps audio loading no more than one fragment ahead of the main one
+    /// (`frag.start > mainFragLoading.end` stops it): an audio segment starting 5 ms after the
+    /// video one's end held audio loading back until the buffer ran dry.
+    fn lead(&self, duration: u32) -> i64 {
+        match self.track.as_ref().map(|t| t.kind) {
+            Some(MediaKind::Audio { .. }) => i64::from(duration.max(1)) - 1,
+            _ => i64::from(duration / 2),
+        }
     }
 
     fn open_discontinuity(&mut self) {
@@ -552,7 +568,7 @@ impl Chunker {
 }
 
 /// How many samples of `d` ticks, the first at 0, lie in a segment that closes at `span`: those
-/// whose span lies mostly before it (`dts + d/2 < span`, as `Chunker::push` decides).
-fn samples_before(span: i64, d: i64) -> i64 {
-    (span - d / 2 + d - 1).max(0) / d
+/// with `dts + lead < span`, as `Chunker::push` decides (see `Chunker::lead`).
+fn samples_before(span: i64, d: i64, lead: i64) -> i64 {
+    (span - lead - 1 + d).max(0) / d
 }

@@ -39,6 +39,7 @@
     errors: [], // non-fatal hls.js errors, details only
     droppedFrames: 0,
     decodedFrames: 0,
+    stallTraces: [], // for each of the first 5 stalls, the 40 trace lines before it (the trace's middle may be left out)
     holes: [], // gaps ever seen between buffered ranges, "start-end" (a part the player skipped), at most 50
     trace: [], // media events, "seconds event details buffered=…": the first TRACE_HEAD and the last TRACE_TAIL, for diagnosing a stall
   };
@@ -151,7 +152,8 @@
   for (const ev of ['waiting', 'playing', 'seeking', 'seeked']) video.addEventListener(ev, () => trace(`video ${ev}`));
 
   hls.on(Hls.Events.ERROR, (_ev, data) => {
-    trace(`error ${data.details}${data.fatal ? ' (fatal)' : ''}${data.frag ? ' ' + data.frag.type + ' ' + data.frag.sn : ''}`);
+    trace(`error ${data.details}${data.fatal ? ' (fatal)' : ''}${data.frag ? ' ' + data.frag.type + ' ' + data.frag.sn : ''}`
+      + `${data.part ? '.' + data.part.index : ''}${data.reason || data.error ? ': ' + (data.reason || data.error.message) : ''}`);
     if (data.fatal) {
       stats.fatalError = `${data.type}: ${data.details}` + (data.response ? ` (HTTP ${data.response.code})` : '');
       setStatus(`fatal: ${stats.fatalError}`, true);
@@ -174,6 +176,13 @@
     if (!stats.started || stallSince !== null || video.seeking || video.paused || video.ended) return;
     stallSince = performance.now();
     stats.stalls += 1;
+    trace('stall begins');
+    if (stats.stallTraces.length < 5) {
+      stats.stallTraces.push(stats.trace.slice(-40));
+      // The lines after it matter too: add the next 20 once they exist.
+      const slot = stats.stallTraces.length - 1;
+      setTimeout(() => { stats.stallTraces[slot] = stats.stallTraces[slot].concat(['…'], stats.trace.slice(-20)); }, 3000);
+    }
     setStatus('stalled', true);
   }
   function endStall() {
