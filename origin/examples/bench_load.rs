@@ -86,6 +86,13 @@ async fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<
     }
 }
 
+/// The status of the one response expected on `s`, within 30 s (`None`: none came).
+async fn one_status(s: &mut TcpStream) -> Option<u16> {
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(30), read_response(s, &mut buf));
+    Some(read.await.ok()?.ok()?.0)
+}
+
 async fn read_more(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<()> {
     let mut tmp = [0u8; 16384];
     let n = s.read(&mut tmp).await?;
@@ -153,13 +160,7 @@ async fn blocked(a: Args) {
             s.write_all(target.as_bytes()).await.ok()?;
             drop(permit);
             sent.fetch_add(1, Relaxed);
-            let (status, _) = tokio::time::timeout(
-                Duration::from_secs(30),
-                read_response(&mut s, &mut Vec::new()),
-            )
-            .await
-            .ok()?
-            .ok()?;
+            let status = one_status(&mut s).await?;
             Some((status, Instant::now()))
         }));
     }
@@ -276,13 +277,7 @@ async fn burst(a: Args) {
             connected.fetch_add(1, Relaxed);
             let start = (*go.wait_for(Option::is_some).await.ok()?)?;
             s.write_all(request.as_bytes()).await.ok()?;
-            let (status, _) = tokio::time::timeout(
-                Duration::from_secs(30),
-                read_response(&mut s, &mut Vec::new()),
-            )
-            .await
-            .ok()?
-            .ok()?;
+            let status = one_status(&mut s).await?;
             Some((status, Instant::now().duration_since(start)))
         }));
     }

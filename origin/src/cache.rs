@@ -16,6 +16,7 @@ pub fn pos_key(p: Position) -> (u64, Option<u32>, bool, bool) {
     (p.msn, p.part, p.complete, p.closed)
 }
 
+use crate::headers;
 use crate::metrics::Metrics;
 
 /// Identity of one rendered playlist. Keyed by the rendition's position rather than the
@@ -39,29 +40,12 @@ pub struct Key {
 pub struct Rendered {
     /// Body bytes (gzip-compressed when the key says so).
     pub body: Bytes,
-    /// Strong ETag, quoted; differs between the plain and the gzip body.
-    pub etag: String,
-    /// When it was rendered (Last-Modified).
-    pub at: SystemTime,
-    /// `etag` and `at` as header values, built once per render rather than once per response
-    /// (10,000 waiters woken by one part share them).
-    pub etag_header: HeaderValue,
-    /// `at` as an HTTP date (RFC 9110 §5.6.7).
-    pub last_modified_header: HeaderValue,
-}
-
-impl Rendered {
-    fn new(body: Bytes, etag: String, at: SystemTime) -> Rendered {
-        Rendered {
-            etag_header: HeaderValue::from_str(&etag)
-                .unwrap_or_else(|_| HeaderValue::from_static("\"invalid\"")),
-            last_modified_header: HeaderValue::from_str(&httpdate::fmt_http_date(at))
-                .unwrap_or_else(|_| HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT")),
-            body,
-            etag,
-            at,
-        }
-    }
+    /// Strong ETag, quoted, as a header value; differs between the plain and the gzip body.
+    /// Header values are built once per render, not once per response: 10,000 waiters woken
+    /// by one part share them.
+    pub etag: Option<HeaderValue>,
+    /// When it was rendered, as an HTTP date (Last-Modified, RFC 9110 §8.8.2).
+    pub last_modified: Option<HeaderValue>,
 }
 
 /// The playlist cache.
@@ -97,11 +81,12 @@ impl PlaylistCache {
         self.inner
             .get_with(key, async move {
                 let plain = this.plain(plain_key, render).await;
-                Arc::new(Rendered::new(
-                    gzip(&plain.body),
-                    gz_etag(&plain.etag),
-                    plain.at,
-                ))
+                let tag = plain.etag.as_ref().and_then(|e| e.to_str().ok());
+                Arc::new(Rendered {
+                    body: gzip(&plain.body),
+                    etag: tag.and_then(|e| headers::text(gz_etag(e))),
+                    last_modified: plain.last_modified.clone(),
+                })
             })
             .await
     }
@@ -112,8 +97,11 @@ impl PlaylistCache {
             .get_with(key, async move {
                 metrics.cache_renders.fetch_add(1, Relaxed);
                 let text = Bytes::from(render());
-                let tag = etag(&text);
-                Arc::new(Rendered::new(text, tag, SystemTime::now()))
+                Arc::new(Rendered {
+                    etag: headers::text(etag(&text)),
+                    last_modified: headers::text(httpdate::fmt_http_date(SystemTime::now())),
+                    body: text,
+                })
             })
             .await
     }

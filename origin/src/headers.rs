@@ -2,6 +2,9 @@
 //! one `CacheControl`, chosen by its route in `server.rs`; this file is the one place where a
 //! policy becomes header text (rfc8216bis Appendix B.1, LLHLS-RULES.md "HTTP caching").
 
+use std::borrow::Cow;
+
+use bytes::Bytes;
 use http::header::{HeaderMap, HeaderValue};
 
 /// How long a CDN or browser may keep a response.
@@ -33,19 +36,20 @@ pub enum CacheControl {
 }
 
 impl CacheControl {
-    /// The `Cache-Control` header text.
-    pub fn value(self) -> String {
+    /// The `Cache-Control` header text (borrowed for the fixed policies, which are on every
+    /// media response).
+    pub fn value(self) -> Cow<'static, str> {
         match self {
-            CacheControl::Immutable => "public, max-age=31536000, immutable".to_owned(),
+            CacheControl::Immutable => "public, max-age=31536000, immutable".into(),
             CacheControl::LivePlaylist { target_duration } => {
-                format!("public, max-age={}", target_duration / 2)
+                format!("public, max-age={}", target_duration / 2).into()
             }
             CacheControl::BlockingPlaylist { target_duration } => {
-                format!("public, max-age={}", target_duration.saturating_mul(6))
+                format!("public, max-age={}", target_duration.saturating_mul(6)).into()
             }
-            CacheControl::ShortError => "public, max-age=1".to_owned(),
-            CacheControl::NoStore => "no-store".to_owned(),
-            CacheControl::Page => "no-cache".to_owned(),
+            CacheControl::ShortError => "public, max-age=1".into(),
+            CacheControl::NoStore => "no-store".into(),
+            CacheControl::Page => "no-cache".into(),
         }
     }
 }
@@ -94,21 +98,21 @@ pub fn preflight(h: &mut HeaderMap) {
     h.insert("access-control-max-age", HeaderValue::from_static("86400"));
 }
 
-/// Sets `Cache-Control` (the fixed policies without an allocation: they are on every media
-/// response).
+/// Sets `Cache-Control`.
 pub fn set_cache(h: &mut HeaderMap, c: CacheControl) {
-    let v = match c {
-        CacheControl::Immutable => HeaderValue::from_static("public, max-age=31536000, immutable"),
-        CacheControl::ShortError => HeaderValue::from_static("public, max-age=1"),
-        CacheControl::NoStore => HeaderValue::from_static("no-store"),
-        CacheControl::Page => HeaderValue::from_static("no-cache"),
-        _ => match HeaderValue::from_str(&c.value()) {
-            Ok(v) => v,
-            Err(_) => return,
-        },
+    let v = match c.value() {
+        Cow::Borrowed(s) => Some(HeaderValue::from_static(s)),
+        Cow::Owned(s) => text(s),
     };
-    debug_assert_eq!(v.to_str().ok(), Some(c.value().as_str()));
-    h.insert(http::header::CACHE_CONTROL, v);
+    if let Some(v) = v {
+        h.insert(http::header::CACHE_CONTROL, v);
+    }
+}
+
+/// A header value from text built at run time, without copying it (`None` if it holds bytes a
+/// header cannot: ETags, dates and policies built here never do).
+pub fn text(s: String) -> Option<HeaderValue> {
+    HeaderValue::from_maybe_shared(Bytes::from(s)).ok()
 }
 
 #[cfg(test)]

@@ -548,8 +548,8 @@ async fn media(
 
 fn playlist_reply(r: &cache::Rendered, cache: CacheControl, gzip: bool) -> Reply {
     let mut reply = Reply::new(cache, headers::PLAYLIST, vec![r.body.clone()]);
-    reply.etag = Some(r.etag_header.clone());
-    reply.last_modified = Some(r.last_modified_header.clone());
+    reply.etag = r.etag.clone();
+    reply.last_modified = r.last_modified.clone();
     reply.gzip = gzip;
     // B.1 / §6.2.1: playlists go gzip-compressed when the client accepts it, so caches must
     // key on Accept-Encoding.
@@ -566,13 +566,13 @@ fn media_reply(req: &Request<Incoming>, parts: Vec<Bytes>, etag_stem: String, du
             headers::TEXT,
             vec![Bytes::from(packager::cmaf::dump(&cat))],
         );
-        r.etag = etag_value(format!("{etag_stem}-txt\""));
+        r.etag = headers::text(format!("{etag_stem}-txt\""));
         return r;
     }
     let len: u64 = parts.iter().map(|b| b.len() as u64).sum();
     let mut r = Reply::new(CacheControl::Immutable, headers::MP4, Vec::new());
     // The epoch and MSN in the URL pin the bytes, so the identity plus length is a strong ETag.
-    r.etag = etag_value(format!("{etag_stem}-{len}\""));
+    r.etag = headers::text(format!("{etag_stem}-{len}\""));
     r.accept_ranges = true;
     match range_header(req) {
         Some(range) => match range.resolve(len) {
@@ -851,22 +851,18 @@ fn finish(sh: &Shared, reply: Reply, req: &Request<Incoming>) -> Response<Body> 
     if reply.accept_ranges {
         h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     }
-    if let Some(v) = reply
-        .content_range
-        .as_deref()
-        .and_then(|c| HeaderValue::from_str(c).ok())
-    {
+    if let Some(v) = reply.content_range.and_then(headers::text) {
         h.insert(header::CONTENT_RANGE, v);
     }
     // RFC 9110 §13.1.2: If-None-Match naming the current ETag → 304 (GET and HEAD only).
+    let etag = reply.etag.as_ref().and_then(|e| e.to_str().ok());
     let not_modified = reply.status == StatusCode::OK
-        && match (&reply.etag, req.headers().get(header::IF_NONE_MATCH)) {
-            (Some(etag), Some(inm)) => match (inm.to_str(), etag.to_str()) {
-                (Ok(v), Ok(etag)) => etag_matches(v, etag),
-                _ => false,
-            },
-            _ => false,
-        };
+        && req
+            .headers()
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .zip(etag)
+            .is_some_and(|(inm, etag)| etag_matches(inm, etag));
     if not_modified {
         h.remove(header::CONTENT_TYPE);
         h.remove(header::CONTENT_ENCODING);
@@ -896,11 +892,6 @@ fn finish(sh: &Shared, reply: Reply, req: &Request<Incoming>) -> Response<Body> 
     let mut r = plain_response(reply.status, body);
     *r.headers_mut() = h;
     r
-}
-
-/// A quoted ETag as a header value (`None` if it holds bytes a header cannot; ours never do).
-fn etag_value(etag: String) -> Option<HeaderValue> {
-    HeaderValue::from_maybe_shared(Bytes::from(etag)).ok()
 }
 
 fn etag_matches(header: &str, etag: &str) -> bool {

@@ -446,13 +446,9 @@ impl Chunker {
         }
         let parts = (frames + per_part - 1) / per_part;
         let shortest = frames / parts;
-        let all_independent = matches!(
-            self.track.as_ref().map(|t| t.kind),
-            Some(MediaKind::Audio { .. })
-        );
-        // 85 % of PART-TARGET, rounded up to a whole tick.
+        // 85 % of PART-TARGET, rounded up to a whole tick; audio parts are all independent.
         let floor = (self.part_target * 85).div_ceil(100);
-        if !all_independent && ((shortest * d) as u64) < floor {
+        if !self.is_audio() && ((shortest * d) as u64) < floor {
             return None;
         }
         Some(parts)
@@ -483,12 +479,22 @@ impl Chunker {
     /// the video segment of the same MSN, nor ends after it (AAC frames straddle the grid by up
     /// to 21 ms). hls.js keeps audio loading no more than one fragment ahead of the main one
     /// (`frag.start > mainFragLoading.end` stops it): an audio segment starting 5 ms after the
-    /// video one's end held audio loading back until the buffer ran dry.
+    /// video one's end held audio loading back until the buffer ran dry. Both keep the MSNs of
+    /// all renditions on one timeline (rfc8216bis §6.2.4, §4.4.5.4; see `grid_origin`).
     fn lead(&self, duration: u32) -> i64 {
-        match self.track.as_ref().map(|t| t.kind) {
-            Some(MediaKind::Audio { .. }) => i64::from(duration.max(1)) - 1,
-            _ => i64::from(duration / 2),
+        if self.is_audio() {
+            i64::from(duration.max(1)) - 1
+        } else {
+            i64::from(duration / 2)
         }
+    }
+
+    /// The track is audio: every sample is a sync sample, every part INDEPENDENT=YES.
+    fn is_audio(&self) -> bool {
+        matches!(
+            self.track.as_ref().map(|t| t.kind),
+            Some(MediaKind::Audio { .. })
+        )
     }
 
     fn open_discontinuity(&mut self) {
