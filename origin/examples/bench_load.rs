@@ -161,7 +161,9 @@ async fn blocked(a: Args) {
             drop(permit);
             sent.fetch_add(1, Relaxed);
             let status = one_status(&mut s).await?;
-            Some((status, Instant::now()))
+            // The connection stays open (returned) until every response is in, as a viewer's
+            // would: the figure is answering the herd, not tearing connections down.
+            Some((status, Instant::now(), s))
         }));
     }
     let mut all_sent_ms = None;
@@ -175,13 +177,18 @@ async fn blocked(a: Args) {
         }
     }
     let mut done = Vec::new();
+    let mut open = Vec::with_capacity(a.n);
     let mut errors = 0;
     for t in tasks {
         match t.await.ok().flatten() {
-            Some((200, at)) => done.push(at),
+            Some((200, at, s)) => {
+                done.push(at);
+                open.push(s);
+            }
             _ => errors += 1,
         }
     }
+    drop(open);
     let first = done.iter().min().copied();
     let mut spread: Vec<f64> = done
         .iter()
@@ -278,7 +285,8 @@ async fn burst(a: Args) {
             let start = (*go.wait_for(Option::is_some).await.ok()?)?;
             s.write_all(request.as_bytes()).await.ok()?;
             let status = one_status(&mut s).await?;
-            Some((status, Instant::now().duration_since(start)))
+            // Held open until every response is in, as in `blocked`.
+            Some((status, Instant::now().duration_since(start), s))
         }));
     }
     let ramp = Instant::now();
@@ -289,13 +297,18 @@ async fn burst(a: Args) {
     tokio::time::sleep(Duration::from_millis(500)).await;
     go_tx.send_replace(Some(Instant::now()));
     let mut done = Vec::new();
+    let mut open = Vec::with_capacity(a.n);
     let mut errors = 0;
     for t in tasks {
         match t.await.ok().flatten() {
-            Some((200, d)) => done.push(d.as_secs_f64() * 1000.0),
+            Some((200, d, s)) => {
+                done.push(d.as_secs_f64() * 1000.0);
+                open.push(s);
+            }
             _ => errors += 1,
         }
     }
+    drop(open);
     let first = done.iter().cloned().fold(f64::INFINITY, f64::min);
     let last = done.iter().cloned().fold(0.0, f64::max);
     println!(
