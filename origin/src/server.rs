@@ -702,12 +702,12 @@ async fn segment_route(
     let seg = r.segment(msn);
     if let Some(seg) = &seg {
         if seg.complete || dump {
-            return Ok(media_reply(
-                req,
-                seg.parts.clone(),
-                format!("\"{epoch}-{msn}"),
-                dump,
-            ));
+            // A complete segment is one buffer (the store joined its parts): one write.
+            let bytes = match &seg.whole {
+                Some(whole) => vec![whole.clone()],
+                None => seg.parts.clone(),
+            };
+            return Ok(media_reply(req, bytes, format!("\"{epoch}-{msn}"), dump));
         }
     }
     // An open segment, or the one a byte-range preload hint names next (rfc8216bis §6.2.6:

@@ -101,6 +101,14 @@ fn window_slides_and_segment_is_its_parts() {
         .collect();
     assert_eq!(joined, expected);
     assert!(seg.complete);
+    // Closed: one buffer holding the same bytes, served as one write.
+    assert_eq!(seg.whole.as_deref(), Some(&expected[..]));
+    r.apply(part(5, 0, false));
+    let open = r.segment(5).unwrap();
+    assert!(
+        !open.complete && open.whole.is_none(),
+        "an open segment is its parts only"
+    );
     assert!((m.segments[0].duration - 2.0).abs() < 1e-9);
     assert_eq!(
         m.segments[0].map_uri.as_deref(),
@@ -192,6 +200,12 @@ fn disk_copy_resumes_window_with_discontinuity() {
     assert_eq!(m.segments.len(), 4);
     assert_eq!(r.part(5, 3).unwrap(), Bytes::from("part-5-3-"));
     assert_eq!(r.init(0).unwrap(), Bytes::from("init-0"));
+    let resumed = r.segment(5).unwrap();
+    assert_eq!(
+        resumed.whole.as_deref(),
+        Some(&parts5[..]),
+        "a resumed segment is one buffer"
+    );
     // The first new segment after the resume is a discontinuity.
     r.apply(part(6, 0, false));
     let m = r.playlist_model();

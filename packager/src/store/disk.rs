@@ -121,7 +121,10 @@ impl RenditionDir {
 
     /// Writes a complete segment: its parts in order.
     pub fn write_segment(&self, seg: &SegmentEntry) -> Result<(), DiskError> {
-        let chunks: Vec<&[u8]> = seg.parts.iter().map(|p| p.bytes.as_ref()).collect();
+        let chunks: Vec<&[u8]> = match &seg.whole {
+            Some(whole) => vec![whole.as_ref()],
+            None => seg.parts.iter().map(|p| p.bytes.as_ref()).collect(),
+        };
         write_atomic(&self.media(&format!("{}.m4s", seg.msn)), &chunks)
     }
 
@@ -234,16 +237,19 @@ impl RenditionDir {
                     independent: pr.independent,
                 });
             }
-            w.segments.push_back(SegmentEntry {
+            let mut seg = SegmentEntry {
                 msn: rec.msn,
                 parts,
+                whole: None,
                 duration: rec.duration,
                 complete: true,
                 discontinuity: rec.discontinuity,
                 discontinuity_sequence: rec.discontinuity_sequence,
                 init_id: rec.init_id,
                 wallclock_ms: rec.wallclock_ms,
-            });
+            };
+            seg.join();
+            w.segments.push_back(seg);
         }
         Ok(Some(w))
     }

@@ -50,6 +50,8 @@ pub struct RenditionInfo {
 pub struct SegmentBytes {
     /// Parts in order.
     pub parts: Vec<Bytes>,
+    /// Once complete: all of its bytes in one buffer (the parts are slices of it).
+    pub whole: Option<Bytes>,
     /// False while the segment is still open.
     pub complete: bool,
 }
@@ -258,6 +260,7 @@ impl Rendition {
             w.segments.push_back(SegmentEntry {
                 msn: part.msn,
                 parts: Vec::new(),
+                whole: None,
                 duration: 0.0,
                 complete: false,
                 discontinuity,
@@ -283,6 +286,7 @@ impl Rendition {
     ) -> Option<(Position, SegmentEntry, Vec<SegmentEntry>)> {
         let seg = w.segments.back_mut().filter(|s| s.msn == info.msn)?;
         seg.complete = true;
+        seg.join();
         seg.duration = info.duration as f64 / f64::from(info.timescale.max(1));
         let last = u32::try_from(seg.parts.len().saturating_sub(1)).unwrap_or(u32::MAX);
         let closed = seg.clone();
@@ -352,6 +356,7 @@ impl Rendition {
         let s = w.segment(msn)?;
         Some(SegmentBytes {
             parts: s.parts.iter().map(|p| p.bytes.clone()).collect(),
+            whole: s.whole.clone(),
             complete: s.complete,
         })
     }

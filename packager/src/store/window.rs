@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 /// One part held in memory.
 #[derive(Debug, Clone)]
@@ -22,6 +22,9 @@ pub struct SegmentEntry {
     pub msn: u64,
     /// Its parts in order; the segment's bytes are their concatenation.
     pub parts: Vec<PartEntry>,
+    /// Once complete: the segment's bytes in one buffer, of which each part is then a slice
+    /// (see [`SegmentEntry::join`]).
+    pub whole: Option<Bytes>,
     /// Duration in seconds (sum of parts while open; the chunker's figure once closed).
     pub duration: f64,
     /// Closed by the chunker.
@@ -45,6 +48,25 @@ impl SegmentEntry {
     /// True when it holds no part yet.
     pub fn is_empty(&self) -> bool {
         self.parts.is_empty()
+    }
+
+    /// Moves the parts into one buffer and makes each part a slice of it, with the same bytes.
+    /// Done once, when the segment closes, so that a segment GET is one buffer handed to one
+    /// write instead of a write per part; the parts' own buffers are freed when the last
+    /// reader lets go of them, so the window still holds each byte once.
+    pub fn join(&mut self) {
+        let mut whole = BytesMut::with_capacity(self.len() as usize);
+        for p in &self.parts {
+            whole.extend_from_slice(&p.bytes);
+        }
+        let whole = whole.freeze();
+        let mut at = 0;
+        for p in &mut self.parts {
+            let n = p.bytes.len();
+            p.bytes = whole.slice(at..at + n);
+            at += n;
+        }
+        self.whole = Some(whole);
     }
 }
 
