@@ -137,6 +137,12 @@ const BAD: &[(&str, &str, usize, &str)] = &[
     ),
     ("bad_listen.toml", "server.listen", 2, "socket address"),
     (
+        "bad_tls_missing_key.toml",
+        "server.tls",
+        3,
+        "missing field `key`",
+    ),
+    (
         "bad_preset.toml",
         "stream \"news\" rung[0].preset",
         8,

@@ -30,6 +30,7 @@ pub struct Args {
     #[arg(long)]
     pub player_dir: Option<PathBuf>,
     /// PEM certificate chain: serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN). Needs --tls-key.
+    /// Overrides `[server.tls]`.
     #[arg(long, requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
     /// PEM private key of --tls-cert.
@@ -59,10 +60,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         )))
         .filter(|p| p.is_dir())
     });
-    let tls = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => Some(origin::tls::load(cert, key)?),
-        _ => None,
-    };
+    let tls =
+        match (&args.tls_cert, &args.tls_key, &config.server.tls) {
+            (Some(cert), Some(key), _) => Some(origin::tls::load(cert, key)?),
+            (_, _, Some(t)) => Some(origin::tls::load(&t.cert, &t.key).with_context(|| {
+                format!("[server.tls] of {}", config_name(args.config.as_deref()))
+            })?),
+            _ => None,
+        };
     let scheme = if tls.is_some() { "https" } else { "http" };
     let store = Store::new();
     let cancel = Arc::new(AtomicBool::new(false));
@@ -115,6 +120,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The config's name in messages: its path, or the embedded default.
+fn config_name(path: Option<&std::path::Path>) -> String {
+    path.map_or_else(
+        || "the embedded default".into(),
+        |p| p.display().to_string(),
+    )
 }
 
 fn start_stream(

@@ -11,9 +11,13 @@ pub(crate) fn describe(config: &Config) -> String {
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "memory only".into());
+    let tls = config.server.tls.as_ref().map_or_else(
+        || "plain HTTP".into(),
+        |t| format!("HTTPS with {}", t.cert.display()),
+    );
     let _ = writeln!(
         out,
-        "server: listen {}, storage {storage}",
+        "server: listen {}, storage {storage}, {tls}",
         config.server.listen
     );
     for s in &config.streams {

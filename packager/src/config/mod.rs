@@ -60,6 +60,21 @@ pub struct ServerConfig {
     /// (memory only).
     #[serde(default)]
     pub storage: Option<PathBuf>,
+    /// `[server.tls]`: serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN) with this certificate.
+    /// Default: none (plain HTTP/1.1 and h2c).
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+}
+
+/// `[server.tls]`: the certificate the origin serves HTTPS with. Both files are PEM; relative
+/// paths are relative to the working directory, as `storage` is.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// Certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// Private key of the leaf (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
 }
 
 fn default_listen() -> SocketAddr {
@@ -71,6 +86,7 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: default_listen(),
             storage: None,
+            tls: None,
         }
     }
 }
