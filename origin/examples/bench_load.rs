@@ -10,6 +10,11 @@
 //!   and the last response. Run against nginx serving the same bytes, it is the floor that a
 //!   herd of N held requests woken at once can be compared with on this machine (N requests
 //!   answered at once, whoever answers them).
+//!
+//! With `--server-pids P[,P…]` (the server's processes: the origin, or nginx's workers),
+//! `blocked` and `burst` also print the CPU time those processes spent from the moment every
+//! request was in place until the last response arrived (`/proc/P/stat` utime + stime): the
+//! server's cost of answering the herd, whoever else shares the cores.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -30,6 +35,7 @@ struct Args {
     parts: u32,
     seconds: u64,
     path: String,
+    server_pids: Vec<u32>,
 }
 
 fn args() -> Args {
@@ -42,6 +48,7 @@ fn args() -> Args {
         parts: 6,
         seconds: 20,
         path: "/live/v/index.m3u8".into(),
+        server_pids: Vec::new(),
     };
     for kv in v[1..].chunks(2) {
         let val = kv.get(1).cloned().unwrap_or_default();
@@ -52,6 +59,12 @@ fn args() -> Args {
             "--parts" => a.parts = val.parse().expect("--parts"),
             "--seconds" => a.seconds = val.parse().expect("--seconds"),
             "--path" => a.path = val,
+            "--server-pids" => {
+                a.server_pids = val
+                    .split(',')
+                    .map(|p| p.parse().expect("--server-pids"))
+                    .collect()
+            }
             o => panic!("unknown argument {o}"),
         }
     }
@@ -125,6 +138,32 @@ async fn current(addr: SocketAddr) -> (u64, u32) {
     )
 }
 
+/// CPU seconds (user + system) the processes `pids` have used so far.
+fn cpu_seconds(pids: &[u32]) -> f64 {
+    // Linux's USER_HZ: /proc times are in 1/100 s on every architecture Linux runs here.
+    const TICKS_PER_SECOND: f64 = 100.0;
+    let ticks: u64 = pids
+        .iter()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
+        .map(|stat| {
+            // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+            let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+                + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+        })
+        .sum();
+    ticks as f64 / TICKS_PER_SECOND
+}
+
+/// ` server_cpu_ms=…` for the herd, or nothing when no server pid was given.
+fn server_cpu(pids: &[u32], since: f64) -> String {
+    if pids.is_empty() {
+        return String::new();
+    }
+    format!(" server_cpu_ms={:.0}", (cpu_seconds(pids) - since) * 1000.0)
+}
+
 fn advance((m, p): (u64, u32), k: u32, parts: u32) -> (u64, u32) {
     let total = p + k;
     (m + u64::from(total / parts), total % parts)
@@ -176,6 +215,9 @@ async fn blocked(a: Args) {
             break;
         }
     }
+    // Let the server finish reading the last requests; the awaited part comes later.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let cpu0 = cpu_seconds(&a.server_pids);
     let mut done = Vec::new();
     let mut open = Vec::with_capacity(a.n);
     let mut errors = 0;
@@ -188,6 +230,7 @@ async fn blocked(a: Args) {
             _ => errors += 1,
         }
     }
+    let cpu = server_cpu(&a.server_pids, cpu0);
     drop(open);
     let first = done.iter().min().copied();
     let mut spread: Vec<f64> = done
@@ -196,7 +239,7 @@ async fn blocked(a: Args) {
         .collect();
     let last = spread.iter().cloned().fold(0.0, f64::max);
     println!(
-        "blocked n={} ok={} errors={} waited_for={m}.{p} all_sent_ms={:?} first_to_last_ms={last:.1} spread_p50_ms={:.1} spread_p99_ms={:.1}",
+        "blocked n={} ok={} errors={} waited_for={m}.{p} all_sent_ms={:?} first_to_last_ms={last:.1} spread_p50_ms={:.1} spread_p99_ms={:.1}{cpu}",
         a.n,
         done.len(),
         errors,
@@ -295,6 +338,7 @@ async fn burst(a: Args) {
     }
     // Let the accepts settle, then fire.
     tokio::time::sleep(Duration::from_millis(500)).await;
+    let cpu0 = cpu_seconds(&a.server_pids);
     go_tx.send_replace(Some(Instant::now()));
     let mut done = Vec::new();
     let mut open = Vec::with_capacity(a.n);
@@ -308,11 +352,12 @@ async fn burst(a: Args) {
             _ => errors += 1,
         }
     }
+    let cpu = server_cpu(&a.server_pids, cpu0);
     drop(open);
     let first = done.iter().cloned().fold(f64::INFINITY, f64::min);
     let last = done.iter().cloned().fold(0.0, f64::max);
     println!(
-        "burst n={} ok={} errors={} path={} go_to_first_ms={first:.1} go_to_last_ms={last:.1} p50_ms={:.1} p99_ms={:.1}",
+        "burst n={} ok={} errors={} path={} go_to_first_ms={first:.1} go_to_last_ms={last:.1} p50_ms={:.1} p99_ms={:.1}{cpu}",
         a.n,
         done.len(),
         errors,
