@@ -3,12 +3,6 @@
 
 mod cmds;
 
-/// mimalloc instead of glibc malloc: a herd of 10,000 woken requests allocates and frees
-/// per response on every worker thread, where glibc's arena locks and consolidation showed
-/// as ~6 % of the origin's profile; `scripts/bench-origin` (b) ran 10–20 % faster with it.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use clap::{Parser, Subcommand};
 
 /// Low-latency HLS/CMAF origin and packager.

@@ -12,10 +12,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
-
-/// The llhls binary's allocator (src/main.rs).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use origin::OriginOptions;
 use packager::cmaf::{CodecConfig, Event, InitSegment, MediaKind, Part, SegmentInfo, TrackInfo};
 use packager::store::{Rendition, RenditionInfo, RenditionKind, Store, Stream, StreamSettings};
