@@ -11,6 +11,10 @@
 //!   herd of N held requests woken at once can be compared with on this machine (N requests
 //!   answered at once, whoever answers them).
 //!
+//! `blocked … --poke PID`: instead of waiting for the server's own publishing, sends SIGUSR1
+//!   to PID (bench_server `--on-signal`: publish one part) once every request is in place, and
+//!   also prints the time from that publish to the first and the last response.
+//!
 //! With `--server-pids P[,P…]` (the server's processes: the origin, or nginx's workers),
 //! `blocked` and `burst` also print the CPU time those processes spent from the moment every
 //! request was in place until the last response arrived (`/proc/P/stat` utime + stime): the
@@ -36,6 +40,7 @@ struct Args {
     seconds: u64,
     path: String,
     server_pids: Vec<u32>,
+    poke: Option<u32>,
 }
 
 fn args() -> Args {
@@ -49,6 +54,7 @@ fn args() -> Args {
         seconds: 20,
         path: "/live/v/index.m3u8".into(),
         server_pids: Vec::new(),
+        poke: None,
     };
     for kv in v[1..].chunks(2) {
         let val = kv.get(1).cloned().unwrap_or_default();
@@ -59,6 +65,7 @@ fn args() -> Args {
             "--parts" => a.parts = val.parse().expect("--parts"),
             "--seconds" => a.seconds = val.parse().expect("--seconds"),
             "--path" => a.path = val,
+            "--poke" => a.poke = Some(val.parse().expect("--poke")),
             "--server-pids" => {
                 a.server_pids = val
                     .split(',')
@@ -138,30 +145,35 @@ async fn current(addr: SocketAddr) -> (u64, u32) {
     )
 }
 
-/// CPU seconds (user + system) the processes `pids` have used so far.
-fn cpu_seconds(pids: &[u32]) -> f64 {
+/// CPU seconds (user, system) the processes `pids` have used so far.
+fn cpu_seconds(pids: &[u32]) -> (f64, f64) {
     // Linux's USER_HZ: /proc times are in 1/100 s on every architecture Linux runs here.
     const TICKS_PER_SECOND: f64 = 100.0;
-    let ticks: u64 = pids
-        .iter()
-        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
-        .map(|stat| {
-            // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
-            let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
-                + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
-        })
-        .sum();
-    ticks as f64 / TICKS_PER_SECOND
+    let (mut user, mut sys) = (0u64, 0u64);
+    for pid in pids {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        user += f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        sys += f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    }
+    (
+        user as f64 / TICKS_PER_SECOND,
+        sys as f64 / TICKS_PER_SECOND,
+    )
 }
 
-/// ` server_cpu_ms=…` for the herd, or nothing when no server pid was given.
-fn server_cpu(pids: &[u32], since: f64) -> String {
+/// ` server_cpu_ms=… (user …, sys …)` for the herd, or nothing when no server pid was given.
+fn server_cpu(pids: &[u32], since: (f64, f64)) -> String {
     if pids.is_empty() {
         return String::new();
     }
-    format!(" server_cpu_ms={:.0}", (cpu_seconds(pids) - since) * 1000.0)
+    let (u, s) = cpu_seconds(pids);
+    let (u, s) = ((u - since.0) * 1000.0, (s - since.1) * 1000.0);
+    format!(" server_cpu_ms={:.0} user_ms={u:.0} sys_ms={s:.0}", u + s)
 }
 
 fn advance((m, p): (u64, u32), k: u32, parts: u32) -> (u64, u32) {
@@ -218,6 +230,19 @@ async fn blocked(a: Args) {
     // Let the server finish reading the last requests; the awaited part comes later.
     tokio::time::sleep(Duration::from_millis(50)).await;
     let cpu0 = cpu_seconds(&a.server_pids);
+    let published = a.poke.map(|pid| {
+        let at = Instant::now();
+        let pid = libc::pid_t::try_from(pid).expect("--poke pid");
+        // SAFETY: kill(2) with a plain pid and signal number touches no memory of ours.
+        let sent = unsafe { libc::kill(pid, libc::SIGUSR1) };
+        assert_eq!(
+            sent,
+            0,
+            "kill -USR1 {pid}: {}",
+            std::io::Error::last_os_error()
+        );
+        at
+    });
     let mut done = Vec::new();
     let mut open = Vec::with_capacity(a.n);
     let mut errors = 0;
@@ -238,8 +263,16 @@ async fn blocked(a: Args) {
         .map(|t| first.map_or(0.0, |f| t.duration_since(f).as_secs_f64() * 1000.0))
         .collect();
     let last = spread.iter().cloned().fold(0.0, f64::max);
+    let from_publish = match (published, first, done.iter().max()) {
+        (Some(at), Some(f), Some(l)) => format!(
+            " publish_to_first_ms={:.1} publish_to_last_ms={:.1}",
+            f.duration_since(at).as_secs_f64() * 1000.0,
+            l.duration_since(at).as_secs_f64() * 1000.0
+        ),
+        _ => String::new(),
+    };
     println!(
-        "blocked n={} ok={} errors={} waited_for={m}.{p} all_sent_ms={:?} first_to_last_ms={last:.1} spread_p50_ms={:.1} spread_p99_ms={:.1}{cpu}",
+        "blocked n={} ok={} errors={} waited_for={m}.{p} all_sent_ms={:?} first_to_last_ms={last:.1} spread_p50_ms={:.1} spread_p99_ms={:.1}{from_publish}{cpu}",
         a.n,
         done.len(),
         errors,

@@ -3,8 +3,11 @@
 //! it also writes the prefilled init/parts/segments as files at the same paths, so nginx can
 //! serve the same bytes for comparison. Used by scripts/bench-origin.
 //!
+//! With `--on-signal`, parts are `--publish-ms` long but published only when the process gets
+//! SIGUSR1 (one part per signal), so that a load client can time a herd from the publish.
+//!
 //! `cargo run --release -p origin --example bench_server -- --addr 127.0.0.1:18080 \
-//!    [--publish-ms 333] [--part-bytes 40000] [--parts 6] [--seconds 120] [--dump-dir DIR]`
+//!    [--publish-ms 333] [--on-signal] [--part-bytes 40000] [--parts 6] [--seconds 120] [--dump-dir DIR]`
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -26,6 +29,7 @@ struct Args {
     parts: u32,
     seconds: u64,
     dump_dir: Option<PathBuf>,
+    on_signal: bool,
 }
 
 fn args() -> Args {
@@ -36,8 +40,13 @@ fn args() -> Args {
         parts: 6,
         seconds: 120,
         dump_dir: None,
+        on_signal: false,
     };
-    let v: Vec<String> = std::env::args().skip(1).collect();
+    let mut v: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = v.iter().position(|x| x == "--on-signal") {
+        v.remove(i);
+        a.on_signal = true;
+    }
     for kv in v.chunks(2) {
         let val = kv.get(1).cloned().unwrap_or_default();
         match kv[0].as_str() {
@@ -188,8 +197,15 @@ async fn main() {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.tick().await;
+            let mut poke =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())
+                    .expect("SIGUSR1 handler");
             loop {
-                tick.tick().await;
+                if a.on_signal {
+                    poke.recv().await;
+                } else {
+                    tick.tick().await;
+                }
                 for r in stream.renditions() {
                     publish(r, msn, idx, &a);
                 }
