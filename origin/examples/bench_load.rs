@@ -176,6 +176,13 @@ fn server_cpu(pids: &[u32], since: (f64, f64)) -> String {
     format!(" server_cpu_ms={:.0} user_ms={u:.0} sys_ms={s:.0}", u + s)
 }
 
+/// ` client_cpu_ms=…`: this load client's own CPU since `since`; it shares the cores with
+/// the server, so the herd's wall time is bounded by both.
+fn client_cpu(since: (f64, f64)) -> String {
+    let (u, s) = cpu_seconds(&[std::process::id()]);
+    format!(" client_cpu_ms={:.0}", (u + s - since.0 - since.1) * 1000.0)
+}
+
 fn advance((m, p): (u64, u32), k: u32, parts: u32) -> (u64, u32) {
     let total = p + k;
     (m + u64::from(total / parts), total % parts)
@@ -230,6 +237,7 @@ async fn blocked(a: Args) {
     // Let the server finish reading the last requests; the awaited part comes later.
     tokio::time::sleep(Duration::from_millis(50)).await;
     let cpu0 = cpu_seconds(&a.server_pids);
+    let own0 = cpu_seconds(&[std::process::id()]);
     let published = a.poke.map(|pid| {
         let at = Instant::now();
         let pid = libc::pid_t::try_from(pid).expect("--poke pid");
@@ -255,7 +263,7 @@ async fn blocked(a: Args) {
             _ => errors += 1,
         }
     }
-    let cpu = server_cpu(&a.server_pids, cpu0);
+    let cpu = server_cpu(&a.server_pids, cpu0) + &client_cpu(own0);
     drop(open);
     let first = done.iter().min().copied();
     let mut spread: Vec<f64> = done
@@ -372,6 +380,7 @@ async fn burst(a: Args) {
     // Let the accepts settle, then fire.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let cpu0 = cpu_seconds(&a.server_pids);
+    let own0 = cpu_seconds(&[std::process::id()]);
     go_tx.send_replace(Some(Instant::now()));
     let mut done = Vec::new();
     let mut open = Vec::with_capacity(a.n);
@@ -385,7 +394,7 @@ async fn burst(a: Args) {
             _ => errors += 1,
         }
     }
-    let cpu = server_cpu(&a.server_pids, cpu0);
+    let cpu = server_cpu(&a.server_pids, cpu0) + &client_cpu(own0);
     drop(open);
     let first = done.iter().cloned().fold(f64::INFINITY, f64::min);
     let last = done.iter().cloned().fold(0.0, f64::max);
