@@ -34,6 +34,7 @@ use crate::headers::{self, CacheControl};
 use crate::metrics::Metrics;
 use crate::path::Route;
 use crate::range::{self, ByteRange};
+use crate::stall::SendDeadline;
 
 /// Response body: whole bytes or a stream of parts.
 pub type Body = BoxBody<Bytes, io::Error>;
@@ -46,6 +47,10 @@ pub struct OriginOptions {
     /// A connection must send a full request head within this time (also the idle keep-alive
     /// limit between requests); otherwise it is closed. Default 10 s.
     pub header_read_timeout: Duration,
+    /// A response write that makes no progress for this long (the client stopped reading) cuts
+    /// the connection ([`crate::stall`]). Waiting for a part is not writing: held requests are
+    /// not affected. Default 20 s.
+    pub send_timeout: Duration,
     /// Largest request head (HTTP/1 read buffer; HTTP/2 header list). Default 16 KiB.
     pub max_header_bytes: usize,
     /// Open connections at most; more are closed at once. Default 20,000.
@@ -71,6 +76,7 @@ impl Default for OriginOptions {
         OriginOptions {
             max_uri_len: 4096,
             header_read_timeout: Duration::from_secs(10),
+            send_timeout: Duration::from_secs(20),
             max_header_bytes: 16 * 1024,
             max_connections: 20_000,
             cache_capacity: 4096,
@@ -221,6 +227,7 @@ pub async fn serve(
             {
                 let sh2 = Arc::clone(&sh);
                 let svc = service_fn(move |req| handle(Arc::clone(&sh2), req));
+                let tcp = SendDeadline::new(tcp, sh.opts.send_timeout);
                 match sh.opts.tls.clone() {
                     Some(tls) => {
                         // The handshake gets the same deadline as a request head.

@@ -216,3 +216,48 @@ async fn many_blocked_requests_on_one_connection_pipeline_do_not_break_it() {
     let text = String::from_utf8_lossy(&got);
     assert_eq!(text.matches("HTTP/1.1 200").count(), 2, "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_cut_and_a_reading_one_is_not() {
+    let (store, stream) = store(1, P, false);
+    // One 16 MB segment: more than the loopback socket buffers of both ends hold.
+    const BIG: usize = 16 << 20;
+    let r = stream.rendition("v").unwrap();
+    init(r);
+    part(r, 0, 0, P, BIG);
+    close(r, 0, 1, P);
+    let opts = OriginOptions {
+        send_timeout: Duration::from_millis(500),
+        ..OriginOptions::default()
+    };
+    let origin = start_with(store, opts).await;
+    let a = origin.local_addr();
+    let path = format!("/live/v/{EPOCH}/0.m4s");
+
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.set_recv_buffer_size(4096).unwrap();
+    let mut stuck = sock.connect(a).await.unwrap();
+    stuck
+        .write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    // Reads nothing for three send timeouts: the origin's write makes no progress.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let t = Instant::now();
+    let got = read_until_closed(&mut stuck, Duration::from_secs(10)).await;
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "the stalled connection was not closed"
+    );
+    assert!(
+        got.len() < BIG,
+        "all {} bytes arrived: nothing was cut",
+        got.len()
+    );
+
+    // A client that reads gets every byte under the same limit.
+    let whole = get(a, &path).await;
+    assert_eq!(whole.status, 200);
+    assert_eq!(whole.body.len(), BIG);
+    healthy(a).await;
+}
