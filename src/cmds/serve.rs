@@ -69,6 +69,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             _ => None,
         };
     let scheme = if tls.is_some() { "https" } else { "http" };
+    // Every viewer holds a socket: raise the soft open-file limit to the hard one (a default
+    // soft limit of 1024 would refuse viewers long before the origin's own 20,000 cap).
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => tracing::info!(open_files = n, "open-file limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open-file limit"),
+    }
     let store = Store::new();
     let cancel = Arc::new(AtomicBool::new(false));
     let running: Arc<Mutex<Vec<LiveStream>>> = Arc::default();
