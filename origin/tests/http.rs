@@ -495,6 +495,7 @@ async fn every_route_states_its_headers() {
     )
     .await;
     assert_eq!(pre.status, 204);
+    assert_eq!(pre.header("cache-control"), Some("no-store"));
     assert_eq!(pre.header("access-control-allow-origin"), Some("*"));
     assert!(pre
         .header("access-control-allow-methods")
@@ -502,6 +503,96 @@ async fn every_route_states_its_headers() {
     assert!(pre
         .header("access-control-allow-headers")
         .is_some_and(|m| m.contains("Range")));
+    // Replies that need a method or request headers: partial, refused range, HEAD,
+    // conditional, compressed, delta request (its skipping is `delta_update_skips_old_segments`),
+    // wrong method, over-long target. Each states its policy:
+    // media immutable (B.1), playlists as above, client mistakes short-lived (a CDN must not
+    // pin them).
+    let a = origin.local_addr();
+    let seg = format!("/live/v/{EPOCH}/1.m4s");
+    let seg_etag = get(a, &seg).await.header("etag").unwrap().to_owned();
+    let seg_len = segment_bytes(1, N).len();
+    let long = media(&format!("?{}", "x".repeat(5000)));
+    let pl = "application/vnd.apple.mpegurl";
+    let text = "text/plain; charset=utf-8";
+    let short = "public, max-age=1";
+    #[allow(clippy::type_complexity)]
+    let extras: Vec<(&str, String, Vec<(&str, &str)>, u16, Option<&str>, &str)> = vec![
+        (
+            "GET",
+            seg.clone(),
+            vec![("Range", "bytes=0-9")],
+            206,
+            Some("video/mp4"),
+            imm,
+        ),
+        (
+            "GET",
+            seg.clone(),
+            vec![("Range", "bytes=99999999-")],
+            416,
+            Some("video/mp4"),
+            short,
+        ),
+        ("HEAD", seg.clone(), vec![], 200, Some("video/mp4"), imm),
+        (
+            "GET",
+            seg.clone(),
+            vec![("If-None-Match", &seg_etag)],
+            304,
+            None,
+            imm,
+        ),
+        (
+            "GET",
+            media(""),
+            vec![("Accept-Encoding", "gzip")],
+            200,
+            Some(pl),
+            "public, max-age=1",
+        ),
+        (
+            "GET",
+            media("?_HLS_msn=2&_HLS_part=0&_HLS_skip=YES"),
+            vec![],
+            200,
+            Some(pl),
+            "public, max-age=12",
+        ),
+        ("POST", media(""), vec![], 405, Some(text), short),
+        ("GET", long, vec![], 414, Some(text), short),
+    ];
+    for (method, path, hdrs, status, ctype, cache) in extras {
+        let r = request(a, method, &path, &hdrs).await;
+        let what = format!("{method} {path:.80} {hdrs:?}");
+        assert_eq!(r.status, status, "{what}: {}", r.text());
+        assert_eq!(r.header("content-type"), ctype, "{what}");
+        assert_eq!(r.header("cache-control"), Some(cache), "{what}");
+        assert_eq!(r.header("access-control-allow-origin"), Some("*"), "{what}");
+        match status {
+            206 => {
+                let want = format!("bytes 0-9/{seg_len}");
+                assert_eq!(r.header("content-range"), Some(want.as_str()), "{what}");
+                assert_eq!(r.body, segment_bytes(1, N)[..10], "{what}");
+            }
+            416 => {
+                let want = format!("bytes */{seg_len}");
+                assert_eq!(r.header("content-range"), Some(want.as_str()), "{what}");
+            }
+            304 => assert_eq!(r.header("etag"), Some(seg_etag.as_str()), "{what}"),
+            405 => assert_eq!(r.header("allow"), Some("GET, HEAD, OPTIONS"), "{what}"),
+            _ => {}
+        }
+        if hdrs.iter().any(|(k, _)| *k == "Accept-Encoding") {
+            assert_eq!(r.header("content-encoding"), Some("gzip"), "{what}");
+            assert_eq!(r.header("vary"), Some("Accept-Encoding"), "{what}");
+        }
+        if method == "HEAD" {
+            assert!(r.body.is_empty(), "{what}");
+            let want = seg_len.to_string();
+            assert_eq!(r.header("content-length"), Some(want.as_str()), "{what}");
+        }
+    }
     let mv = get(origin.local_addr(), "/live/master.m3u8").await.text();
     // BANDWIDTH is measured from the stored segments (video + audio), not the configured rate.
     assert!(
