@@ -8,7 +8,9 @@ use std::time::Duration;
 use packager::store::Store;
 
 /// Route labels, in `Route::label` spelling, plus `other` for undecodable requests.
-pub const ROUTES: [&str; 10] = [
+pub const ROUTES: [&str; 12] = [
+    "home",
+    "player",
     "healthz",
     "metrics",
     "multivariant",

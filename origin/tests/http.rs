@@ -703,7 +703,36 @@ async fn metrics_count_requests_waiters_and_cache() {
         m.contains("llhls_last_part{stream=\"live\",rendition=\"v\"} 0"),
         "{m}"
     );
+    // The histogram is cumulative and ends at its count.
+    let buckets: Vec<u64> = m
+        .lines()
+        .filter(|l| l.starts_with("llhls_wake_delay_seconds_bucket"))
+        .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(buckets.len() > 5, "{m}");
+    assert!(buckets.windows(2).all(|w| w[0] <= w[1]), "{buckets:?}");
+    assert_eq!(*buckets.last().unwrap(), 20, "+Inf bucket: {m}");
+    let ratio = metric(&m, "llhls_playlist_cache_hit_ratio");
+    assert!(ratio >= 0.9, "20 lookups, 1 render: hit ratio {ratio}");
+    // Bytes out count every body sent: since `m` was rendered, `m` itself and one part.
+    let before = metric(&m, "llhls_bytes_out_total");
+    let p = get(a, &format!("/live/v/{EPOCH}/2.0.m4s")).await;
+    assert_eq!(p.body.len(), 400);
+    let after = metric(&get(a, "/metrics").await.text(), "llhls_bytes_out_total");
+    assert_eq!(after - before, (m.len() + 400) as f64);
+    // The home page and the player have their own route labels.
+    let _ = get(a, "/").await;
+    let m = get(a, "/metrics").await.text();
+    assert!(m.contains("llhls_requests_total{route=\"home\","), "{m}");
     assert_eq!(get(a, "/healthz").await.text(), "ok\n");
+}
+
+/// The value of an unlabelled metric line `name value`.
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
 }
 
 #[tokio::test]
