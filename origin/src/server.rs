@@ -268,8 +268,22 @@ pub async fn serve(
 }
 
 async fn handle(sh: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+    let started = std::time::Instant::now();
     let (label, mut resp) = respond(&sh, &req).await;
-    sh.metrics.request(label, resp.status().as_u16());
+    let status = resp.status().as_u16();
+    sh.metrics.request(label, status);
+    // One event per request: at debug level (RUST_LOG=origin=debug), as a warning when the
+    // origin failed (5xx other than a deliberate 503 for a part that did not come in time).
+    let (method, path, waited_ms) = (
+        req.method(),
+        req.uri().path(),
+        started.elapsed().as_millis(),
+    );
+    if status >= 500 && status != 503 {
+        tracing::warn!(%method, path, route = label, status, waited_ms, "request failed");
+    } else {
+        tracing::debug!(%method, path, route = label, status, waited_ms, "request");
+    }
     headers::cors(resp.headers_mut());
     Ok(resp)
 }
