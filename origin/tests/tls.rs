@@ -1,6 +1,8 @@
 //! HTTPS: a self-signed certificate made here, the origin on 127.0.0.1, and curl (OpenSSL, an
 //! independent TLS and HTTP/2 client) speaking HTTP/2 and HTTP/1.1 to it by ALPN.
 
+mod common;
+
 use std::process::Command;
 
 use origin::{Origin, OriginOptions};
@@ -63,6 +65,69 @@ async fn https_serves_http2_and_http1_by_alpn() {
     .unwrap()
     .unwrap();
     assert!(!String::from_utf8_lossy(&out.stdout).starts_with("ok"));
+    // Refused by the TLS layer at once (rustls answers with an alert, which curl reads as
+    // HTTP/0.9 garbage, exit 1; or the connection closes, 52/56), not left hanging until
+    // curl's own timeout (28), and never served (0).
+    assert!(
+        matches!(out.status.code(), Some(1) | Some(52) | Some(56)),
+        "plain HTTP on the TLS port: curl exit {:?}, {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    server.shutdown().await;
+}
+
+/// A self-signed pair for 127.0.0.1 in `dir`: (cert path, key path).
+fn self_signed(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let (c, k) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&c, cert.pem()).unwrap();
+    std::fs::write(&k, key.serialize_pem()).unwrap();
+    (c, k)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_reload_over_tls_is_held_then_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(dir.path());
+    let (store, stream) = common::store(1, 0.25, false);
+    common::fill(&stream, 2, 4, 0.25);
+    let opts = OriginOptions {
+        tls: Some(origin::tls::load(&cert, &key).unwrap()),
+        ..OriginOptions::default()
+    };
+    let server = Origin::bind("127.0.0.1:0".parse().unwrap(), store, opts)
+        .await
+        .unwrap();
+    let url = format!(
+        "https://127.0.0.1:{}/live/v/index.m3u8?_HLS_msn=2&_HLS_part=0",
+        server.local_addr().port()
+    );
+    let curl = tokio::task::spawn_blocking(move || {
+        let out = Command::new("curl")
+            .args(["-sS", "--max-time", "10", "--http2", "--cacert"])
+            .arg(&cert)
+            .args(["-w", "\n%{http_code} %{http_version}", &url])
+            .output()
+            .unwrap();
+        (std::time::Instant::now(), out)
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!curl.is_finished(), "answered before the part existed");
+    let published = std::time::Instant::now();
+    common::part(stream.rendition("v").unwrap(), 2, 0, 0.25, 400);
+    let (answered, out) = curl.await.unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.ends_with("\n200 2"), "{text}");
+    assert!(
+        text.contains("2.0.m4s"),
+        "the playlist holds the awaited part: {text}"
+    );
+    assert!(answered >= published);
     server.shutdown().await;
 }
 
