@@ -217,7 +217,13 @@ fn ingest(o: &mut String, store: &Store) {
     if streams.is_empty() {
         return;
     }
-    let per_stream: [(&str, &str, fn(&packager::transcode::Metrics) -> u64); 5] = [
+    /// (metric name, help text, read the counter).
+    type Counter = (
+        &'static str,
+        &'static str,
+        fn(&packager::transcode::Metrics) -> u64,
+    );
+    let per_stream: [Counter; 5] = [
         (
             "llhls_ingest_video_frames_total",
             "Video frames decoded from the input.",

@@ -996,55 +996,6 @@ fn error_response(e: &Error) -> Response<Body> {
     r
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn pos(msn: u64, part: Option<u32>, complete: bool) -> Position {
-        Position {
-            msn,
-            part,
-            complete,
-            ..Position::default()
-        }
-    }
-
-    #[test]
-    fn hinted_parts() {
-        assert!(is_hinted(pos(0, None, false), 0, 0));
-        assert!(!is_hinted(pos(0, None, false), 0, 1));
-        assert!(is_hinted(pos(4, Some(1), false), 4, 2));
-        assert!(is_hinted(pos(4, Some(1), false), 5, 0));
-        assert!(!is_hinted(pos(4, Some(1), false), 4, 3));
-        assert!(!is_hinted(pos(4, Some(1), false), 5, 1));
-        assert!(is_hinted(pos(4, Some(5), true), 5, 0));
-        assert!(!is_hinted(pos(4, Some(5), true), 4, 6));
-    }
-
-    #[test]
-    fn gzip_negotiation() {
-        let h = |v: &str| {
-            let mut m = HeaderMap::new();
-            m.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
-            accepts_gzip(&m)
-        };
-        assert!(h("gzip"));
-        assert!(h("br, gzip;q=0.5"));
-        assert!(h("*"));
-        assert!(!h("gzip;q=0"));
-        assert!(!h("br, deflate"));
-        assert!(!accepts_gzip(&HeaderMap::new()));
-    }
-
-    #[test]
-    fn if_none_match() {
-        assert!(etag_matches("\"a\"", "\"a\""));
-        assert!(etag_matches("\"b\", \"a\"", "\"a\""));
-        assert!(etag_matches("*", "\"a\""));
-        assert!(!etag_matches("\"b\"", "\"a\""));
-    }
-}
-
 /// The multivariant playlist text. A model that breaks a §4.4.6 rule is a bug of ours: it is
 /// logged, and the text is still written so that players keep what they can use.
 fn render_multivariant(stream: &Stream) -> String {
@@ -1102,4 +1053,53 @@ async fn player_file(sh: &Shared, file: &'static str) -> Result<Reply, Error> {
         ctype,
         vec![Bytes::from(bytes)],
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pos(msn: u64, part: Option<u32>, complete: bool) -> Position {
+        Position {
+            msn,
+            part,
+            complete,
+            ..Position::default()
+        }
+    }
+
+    #[test]
+    fn hinted_parts() {
+        assert!(is_hinted(pos(0, None, false), 0, 0));
+        assert!(!is_hinted(pos(0, None, false), 0, 1));
+        assert!(is_hinted(pos(4, Some(1), false), 4, 2));
+        assert!(is_hinted(pos(4, Some(1), false), 5, 0));
+        assert!(!is_hinted(pos(4, Some(1), false), 4, 3));
+        assert!(!is_hinted(pos(4, Some(1), false), 5, 1));
+        assert!(is_hinted(pos(4, Some(5), true), 5, 0));
+        assert!(!is_hinted(pos(4, Some(5), true), 4, 6));
+    }
+
+    #[test]
+    fn gzip_negotiation() {
+        let h = |v: &str| {
+            let mut m = HeaderMap::new();
+            m.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
+            accepts_gzip(&m)
+        };
+        assert!(h("gzip"));
+        assert!(h("br, gzip;q=0.5"));
+        assert!(h("*"));
+        assert!(!h("gzip;q=0"));
+        assert!(!h("br, deflate"));
+        assert!(!accepts_gzip(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn if_none_match() {
+        assert!(etag_matches("\"a\"", "\"a\""));
+        assert!(etag_matches("\"b\", \"a\"", "\"a\""));
+        assert!(etag_matches("*", "\"a\""));
+        assert!(!etag_matches("\"b\"", "\"a\""));
+    }
 }

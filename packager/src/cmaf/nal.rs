@@ -280,6 +280,12 @@ pub(crate) fn hevc_nal_type(nal: &[u8]) -> u8 {
     nal.first().map_or(0, |b| (b >> 1) & 0x3f)
 }
 
+/// True when `data` begins with an Annex-B start code (`00 00 01` or `00 00 00 01`, ITU-T
+/// H.264/H.265 Annex B) rather than a length prefix or a decoder configuration record.
+pub fn is_annexb(data: &[u8]) -> bool {
+    data.starts_with(&[0, 0, 1]) || data.starts_with(&[0, 0, 0, 1])
+}
+
 #[cfg(test)]
 mod tests {
 
@@ -378,10 +384,4 @@ mod tests {
         let mut r = BitReader::new(&[0]);
         assert_eq!(r.ue(), None);
     }
-}
-
-/// True when `data` begins with an Annex-B start code (`00 00 01` or `00 00 00 01`, ITU-T
-/// H.264/H.265 Annex B) rather than a length prefix or a decoder configuration record.
-pub fn is_annexb(data: &[u8]) -> bool {
-    data.starts_with(&[0, 0, 1]) || data.starts_with(&[0, 0, 0, 1])
 }

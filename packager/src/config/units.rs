@@ -33,9 +33,9 @@ impl Bitrate {
 impl fmt::Display for Bitrate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let bps = self.0;
-        if bps >= 1_000_000 && bps % 100_000 == 0 {
+        if bps >= 1_000_000 && bps.is_multiple_of(100_000) {
             write!(f, "{}M", bps as f64 / 1e6)
-        } else if bps >= 1_000 && bps % 1_000 == 0 {
+        } else if bps >= 1_000 && bps.is_multiple_of(1_000) {
             write!(f, "{}k", bps / 1_000)
         } else {
             write!(f, "{bps}")

@@ -216,10 +216,9 @@ impl RenditionDir {
             ..Window::default()
         };
         for rec in m.segment {
-            if !w.inits.contains_key(&rec.init_id) {
+            if let std::collections::btree_map::Entry::Vacant(slot) = w.inits.entry(rec.init_id) {
                 let p = self.media(&format!("init-{}.mp4", rec.init_id));
-                w.inits
-                    .insert(rec.init_id, Bytes::from(fs::read(&p).map_err(io_err(&p))?));
+                slot.insert(Bytes::from(fs::read(&p).map_err(io_err(&p))?));
             }
             let mut parts = Vec::with_capacity(rec.parts.len());
             for (i, pr) in rec.parts.iter().enumerate() {

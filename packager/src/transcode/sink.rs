@@ -93,7 +93,7 @@ impl Sink {
             Err(TrySendError::Closed(_)) => false,
             Err(TrySendError::Full(feed)) => {
                 let n = self.metrics.queue_full.fetch_add(1, Ordering::Relaxed);
-                if n == 0 || (n + 1) % 100 == 0 {
+                if n == 0 || (n + 1).is_multiple_of(100) {
                     tracing::warn!(rendition = %self.metrics.name, events = n + 1, "feed queue full: encoder waits for the packager");
                 }
                 self.tx.blocking_send(feed).is_ok()
