@@ -21,8 +21,7 @@ done
 PL="$(curl -sf "$ORIGIN/ranges/540p/index.m3u8")"
 grep -q '^#EXT-X-PART:.*BYTERANGE="' <<<"$PL" || die "no EXT-X-PART with BYTERANGE in the playlist"
 grep -q '^#EXT-X-PRELOAD-HINT:TYPE=PART,.*BYTERANGE-START=' <<<"$PL" || die "no PRELOAD-HINT with BYTERANGE-START"
-timeout 90 node "$E2E_ROOT/scripts/player/play.mjs" "$ORIGIN/player/?src=/ranges/master.m3u8" \
-  --seconds 20 --max-latency 6 --json "$E2E_OUT/browser_byterange.json" \
-  > /dev/null || { play_failed "$E2E_OUT/browser_byterange.json" "browser playback"; }
+play_page 90 "$E2E_OUT/browser_byterange.json" "browser playback" "$ORIGIN/player/?src=/ranges/master.m3u8" \
+  --seconds 20 --max-latency 6
 kill -0 "$SERVE" 2>/dev/null || die "llhls serve died during the test"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("browser_byterange: ok: latency p50 %s s p95 %s s, startup %s ms, stalls %s" % (d["latency"]["p50"], d["latency"]["p95"], d["startupMs"], d["stalls"]))' "$E2E_OUT/browser_byterange.json"

@@ -35,8 +35,7 @@ ffmpeg_reads "$ORIGIN/$STREAM/master.m3u8" 10
 VARIANTS="$(curl -sf "$ORIGIN/$STREAM/master.m3u8" | grep -c '^#EXT-X-STREAM-INF' || true)"
 PICK=()
 [ "$VARIANTS" -gt 1 ] && PICK=(--level other --level-at 15)
-timeout 120 node "$E2E_ROOT/scripts/player/play.mjs" "$ORIGIN/player/?src=/$STREAM/master.m3u8" \
-  --seconds 30 --max-latency 6 "${PICK[@]}" --screenshot "$E2E_OUT/browser_live.png" --json "$E2E_OUT/browser_live.json" \
-  > /dev/null || { play_failed "$E2E_OUT/browser_live.json" "browser playback"; }
+play_page 120 "$E2E_OUT/browser_live.json" "browser playback" "$ORIGIN/player/?src=/$STREAM/master.m3u8" \
+  --seconds 30 --max-latency 6 "${PICK[@]}" --screenshot "$E2E_OUT/browser_live.png"
 kill -0 "$SERVE" 2>/dev/null || die "llhls serve died during the test"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("browser_live: ok: latency p50 %s s p95 %s s max %s s, startup %s ms, stalls %s, levels seen %s" % (d["latency"]["p50"], d["latency"]["p95"], d["latency"]["max"], d["startupMs"], d["stalls"], d["levelsSeen"]))' "$E2E_OUT/browser_live.json"
