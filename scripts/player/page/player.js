@@ -96,8 +96,10 @@
     maxLiveSyncPlaybackRate: 1.5,
     // Keep the duration growing so the seek bar follows live.
     liveDurationInfinity: true,
-    // Little back buffer: a test page, not a DVR.
-    backBufferLength: 30,
+    // hls.js's default back buffer (no flush). With backBufferLength 30, hls.js cut its back buffer at a main
+    // fragment's start, which drops the AAC frame straddling that point (AAC frames do not divide 2 s), and in
+    // 2 of 3 scripts/bench-latency runs audio loading then paused at the next segment boundary: one ~0.7 s
+    // stall. Without the flush: 0 of 3.
     // Start at the rendition hls.js estimates fits, not always at the first.
     startLevel: -1,
   };
