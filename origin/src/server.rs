@@ -603,9 +603,16 @@ fn media_reply(req: &Request<Incoming>, parts: Vec<Bytes>, etag_stem: String, du
                 r.etag = etag;
             }
             None => {
+                // RFC 9110 §15.5.17: a 416 names the current length; its body is a short text
+                // (not the media type, nor the media's ETag: it is not the representation).
                 r.status = StatusCode::RANGE_NOT_SATISFIABLE;
                 r.cache = CacheControl::ShortError;
+                r.content_type = headers::TEXT;
+                r.etag = None;
                 r.content_range = Some(format!("bytes */{len}"));
+                r.body = ReplyBody::Parts(vec![Bytes::from(format!(
+                    "range not satisfiable: {len} bytes\n"
+                ))]);
             }
         },
         None => r.body = ReplyBody::Parts(parts),

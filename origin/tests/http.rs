@@ -531,7 +531,7 @@ async fn every_route_states_its_headers() {
             seg.clone(),
             vec![("Range", "bytes=99999999-")],
             416,
-            Some("video/mp4"),
+            Some(text),
             short,
         ),
         ("HEAD", seg.clone(), vec![], 200, Some("video/mp4"), imm),
