@@ -175,9 +175,10 @@ async fn main() {
         std::fs::write(base.join("init-0.mp4"), v.init(0).expect("init")).expect("write");
         for m in 0..8u64 {
             let seg = v.segment(m).expect("segment");
-            let cat: Vec<u8> = seg.parts.iter().flat_map(|b| b.to_vec()).collect();
+            let cat: Vec<u8> = seg.chunks.iter().flat_map(|b| b.to_vec()).collect();
             std::fs::write(base.join(format!("{m}.m4s")), cat).expect("write");
-            for (i, p) in seg.parts.iter().enumerate() {
+            for i in 0..a.parts {
+                let p = v.part(m, i).expect("part");
                 std::fs::write(base.join(format!("{m}.{i}.m4s")), p).expect("write");
             }
         }

@@ -272,18 +272,16 @@ async fn handle(sh: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body
     let (label, mut resp) = respond(&sh, &req).await;
     let status = resp.status().as_u16();
     sh.metrics.request(label, status);
-    // One event per request: at debug level (RUST_LOG=origin=debug), as a warning when the
-    // origin failed (5xx other than a deliberate 503 for a part that did not come in time).
-    let (method, path, waited_ms) = (
-        req.method(),
-        req.uri().path(),
-        started.elapsed().as_millis(),
+    // One event per request (RUST_LOG=origin=debug); its fields are computed only when enabled.
+    // Why an error was answered is logged once, by `error_response`.
+    tracing::debug!(
+        method = %req.method(),
+        path = req.uri().path(),
+        route = label,
+        status,
+        waited_ms = started.elapsed().as_millis(),
+        "request"
     );
-    if status >= 500 && status != 503 {
-        tracing::warn!(%method, path, route = label, status, waited_ms, "request failed");
-    } else {
-        tracing::debug!(%method, path, route = label, status, waited_ms, "request");
-    }
     headers::cors(resp.headers_mut());
     Ok(resp)
 }
@@ -406,7 +404,7 @@ async fn dispatch(sh: &Shared, route: &Route, req: &Request<Incoming>) -> Result
             let b = r
                 .init(*id)
                 .ok_or_else(|| Error::NotFound(format!("{stream}/{rendition}: no init {id}")))?;
-            Ok(media_reply(req, vec![b], format!("\"{epoch}-i{id}"), *dump))
+            media_reply(req, vec![b], format!("\"{epoch}-i{id}"), *dump)
         }
         Route::Part {
             stream,
@@ -578,8 +576,14 @@ fn playlist_reply(r: &cache::Rendered, cache: CacheControl, gzip: bool) -> Reply
     reply
 }
 
-/// Immutable media bytes (or their `.txt` box dump), with Range support.
-fn media_reply(req: &Request<Incoming>, parts: Vec<Bytes>, etag_stem: String, dump: bool) -> Reply {
+/// Immutable media bytes (or their `.txt` box dump), with Range support. A range past the end
+/// is `Error::RangeNotSatisfiable`, answered by `error_response` (416 naming the length).
+fn media_reply(
+    req: &Request<Incoming>,
+    parts: Vec<Bytes>,
+    etag_stem: String,
+    dump: bool,
+) -> Result<Reply, Error> {
     if dump {
         let cat: Vec<u8> = parts.iter().flat_map(|b| b.iter().copied()).collect();
         let mut r = Reply::new(
@@ -588,36 +592,26 @@ fn media_reply(req: &Request<Incoming>, parts: Vec<Bytes>, etag_stem: String, du
             vec![Bytes::from(packager::cmaf::dump(&cat))],
         );
         r.etag = headers::text(format!("{etag_stem}-txt\""));
-        return r;
+        return Ok(r);
     }
     let len: u64 = parts.iter().map(|b| b.len() as u64).sum();
-    let mut r = Reply::new(CacheControl::Immutable, headers::MP4, Vec::new());
     // The epoch and MSN in the URL pin the bytes, so the identity plus length is a strong ETag.
-    r.etag = headers::text(format!("{etag_stem}-{len}\""));
-    r.accept_ranges = true;
-    match range_header(req) {
-        Some(range) => match range.resolve(len) {
-            Some((first, last)) => {
-                let etag = r.etag.take();
-                r = partial_reply(&parts, first, last, &len.to_string());
-                r.etag = etag;
-            }
-            None => {
-                // RFC 9110 §15.5.17: a 416 names the current length; its body is a short text
-                // (not the media type, nor the media's ETag: it is not the representation).
-                r.status = StatusCode::RANGE_NOT_SATISFIABLE;
-                r.cache = CacheControl::ShortError;
-                r.content_type = headers::TEXT;
-                r.etag = None;
-                r.content_range = Some(format!("bytes */{len}"));
-                r.body = ReplyBody::Parts(vec![Bytes::from(format!(
-                    "range not satisfiable: {len} bytes\n"
-                ))]);
-            }
-        },
-        None => r.body = ReplyBody::Parts(parts),
-    }
-    r
+    let etag = headers::text(format!("{etag_stem}-{len}\""));
+    let mut r = match range_header(req) {
+        Some(range) => {
+            let (first, last) = range
+                .resolve(len)
+                .ok_or(Error::RangeNotSatisfiable { len })?;
+            partial_reply(&parts, first, last, &len.to_string())
+        }
+        None => {
+            let mut r = Reply::new(CacheControl::Immutable, headers::MP4, parts);
+            r.accept_ranges = true;
+            r
+        }
+    };
+    r.etag = etag;
+    Ok(r)
 }
 
 /// A 206 of bytes `first..=last` that all exist, sliced from `parts` (never copied). RFC 9110
@@ -671,7 +665,7 @@ async fn part_route(
     let (s, r) = find(sh, stream, rendition, epoch)?;
     let stem = format!("\"{epoch}-{msn}.{part}");
     if let Some(b) = r.part(msn, part) {
-        return Ok(media_reply(req, vec![b], stem, dump));
+        return media_reply(req, vec![b], stem, dump);
     }
     let not_found = || Error::NotFound(format!("{stream}/{rendition}: no part {msn}.{part}"));
     let pos = r.position();
@@ -704,7 +698,7 @@ async fn part_route(
         Outcome::Ready(p) => {
             let b = r.part(msn, part).ok_or_else(not_found)?;
             sh.metrics.wake(PublishClock::observe(&cell, &p));
-            Ok(media_reply(req, vec![b], stem, false))
+            media_reply(req, vec![b], stem, false)
         }
         Outcome::Timeout => Err(Error::Timeout {
             rendition: rendition.to_owned(),
@@ -731,11 +725,7 @@ async fn segment_route(
     if let Some(seg) = &seg {
         if seg.complete || dump {
             // A complete segment is one buffer (the store joined its parts): one write.
-            let bytes = match &seg.whole {
-                Some(whole) => vec![whole.clone()],
-                None => seg.parts.clone(),
-            };
-            return Ok(media_reply(req, bytes, format!("\"{epoch}-{msn}"), dump));
+            return media_reply(req, seg.chunks.clone(), format!("\"{epoch}-{msn}"), dump);
         }
     }
     // An open segment, or the one a byte-range preload hint names next (rfc8216bis §6.2.6:
@@ -760,7 +750,7 @@ async fn segment_route(
         if l < have {
             // Every byte asked for exists (a listed EXT-X-PART BYTERANGE, as hls.js asks for it):
             // answer now, with its length; the final length is not known yet.
-            return Ok(partial_reply(&seg.parts, first, l, "*"));
+            return Ok(partial_reply(&seg.chunks, first, l, "*"));
         }
     }
     // RFC 9110 §15.3.7 / §14.4: a bounded range still to come names itself too, `bytes A-B/*`.
@@ -992,6 +982,7 @@ fn error_response(e: &Error) -> Response<Body> {
         HeaderValue::from_static(headers::TEXT),
     );
     headers::set_cache(h, CacheControl::ShortError);
+    // RFC 9110 §15.5.17: a 416 names the current length (`bytes */LEN`).
     if let Error::RangeNotSatisfiable { len } = e {
         if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
             h.insert(header::CONTENT_RANGE, v);

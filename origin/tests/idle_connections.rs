@@ -61,21 +61,6 @@ fn rss_kb() -> u64 {
         .unwrap()
 }
 
-/// Raises this process's open-file limit to its hard limit (the server holds N sockets).
-fn raise_nofile() -> u64 {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit write and read only the struct passed.
-    unsafe {
-        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim), 0);
-        lim.rlim_cur = lim.rlim_max;
-        assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &lim), 0);
-    }
-    lim.rlim_cur
-}
-
 fn open_connections(metrics: &str) -> i64 {
     metrics
         .lines()
@@ -86,7 +71,8 @@ fn open_connections(metrics: &str) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_idle_connections_are_held_cheaply_then_closed() {
-    let limit = raise_nofile();
+    // The server holds N sockets: raise this process's open-file limit to its hard limit.
+    let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap();
     assert!(
         limit >= N as u64 + 500,
         "open-file hard limit {limit} is below {N} connections plus room"

@@ -11,14 +11,7 @@ use packager::store::Store;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_serves_http2_and_http1_by_alpn() {
     let dir = tempfile::tempdir().unwrap();
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
-    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    std::fs::write(&cert_path, cert.pem()).unwrap();
-    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    let (cert_path, key_path) = self_signed(dir.path());
     let tls = origin::tls::load(&cert_path, &key_path).unwrap();
     let opts = OriginOptions {
         tls: Some(tls),

@@ -95,18 +95,21 @@ fn window_slides_and_segment_is_its_parts() {
     assert_eq!(m.segments.len(), 3);
     assert!(r.part(1, 0).is_none(), "evicted part is gone");
     let seg = r.segment(4).unwrap();
-    let joined: Vec<u8> = seg.parts.iter().flat_map(|b| b.iter().copied()).collect();
+    let joined: Vec<u8> = seg.chunks.iter().flat_map(|b| b.iter().copied()).collect();
     let expected: Vec<u8> = (0..6)
         .flat_map(|i| r.part(4, i).unwrap().to_vec())
         .collect();
     assert_eq!(joined, expected);
     assert!(seg.complete);
     // Closed: one buffer holding the same bytes, served as one write.
-    assert_eq!(seg.whole.as_deref(), Some(&expected[..]));
+    assert_eq!(seg.chunks.len(), 1);
+    assert_eq!(seg.chunks[0], expected);
     r.apply(part(5, 0, false));
     let open = r.segment(5).unwrap();
-    assert!(
-        !open.complete && open.whole.is_none(),
+    assert!(!open.complete);
+    assert_eq!(
+        open.chunks,
+        vec![r.part(5, 0).unwrap()],
         "an open segment is its parts only"
     );
     assert!((m.segments[0].duration - 2.0).abs() < 1e-9);
@@ -201,11 +204,8 @@ fn disk_copy_resumes_window_with_discontinuity() {
     assert_eq!(r.part(5, 3).unwrap(), Bytes::from("part-5-3-"));
     assert_eq!(r.init(0).unwrap(), Bytes::from("init-0"));
     let resumed = r.segment(5).unwrap();
-    assert_eq!(
-        resumed.whole.as_deref(),
-        Some(&parts5[..]),
-        "a resumed segment is one buffer"
-    );
+    assert_eq!(resumed.chunks.len(), 1, "a resumed segment is one buffer");
+    assert_eq!(resumed.chunks[0], parts5);
     // The first new segment after the resume is a discontinuity.
     r.apply(part(6, 0, false));
     let m = r.playlist_model();

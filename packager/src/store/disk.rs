@@ -119,12 +119,10 @@ impl RenditionDir {
         write_atomic(&self.media(&format!("{msn}.{index}.m4s")), &[bytes])
     }
 
-    /// Writes a complete segment: its parts in order.
+    /// Writes a complete segment: its bytes in order.
     pub fn write_segment(&self, seg: &SegmentEntry) -> Result<(), DiskError> {
-        let chunks: Vec<&[u8]> = match &seg.whole {
-            Some(whole) => vec![whole.as_ref()],
-            None => seg.parts.iter().map(|p| p.bytes.as_ref()).collect(),
-        };
+        let chunks = seg.chunks();
+        let chunks: Vec<&[u8]> = chunks.iter().map(AsRef::as_ref).collect();
         write_atomic(&self.media(&format!("{}.m4s", seg.msn)), &chunks)
     }
 

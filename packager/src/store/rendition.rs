@@ -45,13 +45,12 @@ pub struct RenditionInfo {
     pub nominal_bitrate: u64,
 }
 
-/// A segment's bytes as a list of its parts (concatenate to get the segment; nothing copied).
+/// A segment's bytes as a list of chunks (concatenate to get the segment; nothing copied).
 #[derive(Debug, Clone)]
 pub struct SegmentBytes {
-    /// Parts in order.
-    pub parts: Vec<Bytes>,
-    /// Once complete: all of its bytes in one buffer (the parts are slices of it).
-    pub whole: Option<Bytes>,
+    /// In order: one buffer once the segment is complete (one write to send it), its parts
+    /// while it is open ([`SegmentEntry::chunks`]).
+    pub chunks: Vec<Bytes>,
     /// False while the segment is still open.
     pub complete: bool,
 }
@@ -59,7 +58,7 @@ pub struct SegmentBytes {
 impl SegmentBytes {
     /// Total length in bytes.
     pub fn len(&self) -> u64 {
-        self.parts.iter().map(|b| b.len() as u64).sum()
+        self.chunks.iter().map(|b| b.len() as u64).sum()
     }
     /// True when no byte is there yet.
     pub fn is_empty(&self) -> bool {
@@ -355,8 +354,7 @@ impl Rendition {
         let w = self.lock();
         let s = w.segment(msn)?;
         Some(SegmentBytes {
-            parts: s.parts.iter().map(|p| p.bytes.clone()).collect(),
-            whole: s.whole.clone(),
+            chunks: s.chunks(),
             complete: s.complete,
         })
     }

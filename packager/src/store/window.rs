@@ -68,6 +68,14 @@ impl SegmentEntry {
         }
         self.whole = Some(whole);
     }
+
+    /// The segment's bytes in order: its one buffer once joined, else its parts.
+    pub fn chunks(&self) -> Vec<Bytes> {
+        match &self.whole {
+            Some(whole) => vec![whole.clone()],
+            None => self.parts.iter().map(|p| p.bytes.clone()).collect(),
+        }
+    }
 }
 
 /// Segments of one rendition, oldest first, plus the init segments they refer to.
