@@ -18,6 +18,7 @@ pub fn pos_key(p: Position) -> (u64, Option<u32>, bool, bool) {
 
 use crate::headers;
 use crate::metrics::Metrics;
+use crate::modified::Modified;
 
 /// Identity of one rendered playlist. Keyed by the rendition's position rather than the
 /// request's directive: every request answered at one position gets the same text.
@@ -44,7 +45,10 @@ pub struct Rendered {
     /// Header values are built once per render, not once per response: 10,000 waiters woken
     /// by one part share them.
     pub etag: Option<HeaderValue>,
-    /// When it was rendered, as an HTTP date (Last-Modified, RFC 9110 §8.8.2).
+    /// When it was rendered: the text can change no earlier (the key holds the position), so
+    /// this is its modification instant, to the millisecond (see `crate::modified`).
+    pub modified: Modified,
+    /// `modified` as a `Last-Modified` header (RFC 9110 §8.8.2).
     pub last_modified: Option<HeaderValue>,
 }
 
@@ -85,6 +89,7 @@ impl PlaylistCache {
                 Arc::new(Rendered {
                     body: gzip(&plain.body),
                     etag: tag.and_then(|e| headers::text(gz_etag(e))),
+                    modified: plain.modified,
                     last_modified: plain.last_modified.clone(),
                 })
             })
@@ -97,9 +102,11 @@ impl PlaylistCache {
             .get_with(key, async move {
                 metrics.cache_renders.fetch_add(1, Relaxed);
                 let text = Bytes::from(render());
+                let modified = Modified::now();
                 Arc::new(Rendered {
                     etag: headers::text(etag(&text)),
-                    last_modified: headers::text(httpdate::fmt_http_date(SystemTime::now())),
+                    modified,
+                    last_modified: modified.header(SystemTime::now()),
                     body: text,
                 })
             })

@@ -30,6 +30,14 @@ pub enum CacheControl {
     ShortError,
     /// Health and metrics: never cached.
     NoStore,
+    /// The 206 answering an open-ended range of a segment still being written (a byte-range
+    /// PRELOAD-HINT's `bytes=START-`), streamed part by part until the segment closes. Its
+    /// last byte is not known when the header goes out, so no Content-Range can describe it
+    /// (RFC 9110 §14.4), and a cache can neither tell what it holds nor combine it (RFC 9111
+    /// §3.4); one keyed by the URL alone would serve it as the whole segment. So nothing
+    /// stores it. A CDN gets each segment as one object from the plain GET (a 200 streamed
+    /// the same way, immutable) and serves ranges of it itself.
+    OpenRange,
     /// The stream list and the player page: revalidated on every use, so a new build or a new
     /// stream shows at once.
     Page,
@@ -48,7 +56,7 @@ impl CacheControl {
                 format!("public, max-age={}", target_duration.saturating_mul(6)).into()
             }
             CacheControl::ShortError => "public, max-age=1".into(),
-            CacheControl::NoStore => "no-store".into(),
+            CacheControl::NoStore | CacheControl::OpenRange => "no-store".into(),
             CacheControl::Page => "no-cache".into(),
         }
     }

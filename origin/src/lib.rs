@@ -3,7 +3,7 @@
 //! Owns routes (`path`), delivery directives and blocking playlist reload (`blocking`, with
 //! the pure decisions of `packager::playlist`), held preload-hint
 //! parts and byte-range streaming (`server`), rendered-playlist caching (`cache`), CDN cache
-//! policy (`headers`), byte ranges (`range`), error → status mapping (`error`), `/metrics`, and
+//! policy (`headers`), validators (`modified`), byte ranges (`range`), error → status mapping (`error`), `/metrics`, and
 //! cutting clients that stop reading (`stall`).
 //!
 //! ```text
@@ -18,6 +18,7 @@ pub mod cache;
 pub mod error;
 pub mod headers;
 pub mod metrics;
+pub mod modified;
 pub mod path;
 pub mod range;
 pub mod server;

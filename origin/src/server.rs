@@ -32,6 +32,7 @@ use crate::cache::{self, Key, PlaylistCache};
 use crate::error::Error;
 use crate::headers::{self, CacheControl};
 use crate::metrics::Metrics;
+use crate::modified::Modified;
 use crate::path::Route;
 use crate::range::{self, ByteRange};
 use crate::stall::SendDeadline;
@@ -324,7 +325,8 @@ struct Reply {
     content_type: &'static str,
     body: ReplyBody,
     etag: Option<HeaderValue>,
-    last_modified: Option<HeaderValue>,
+    /// When it last changed, and that as a `Last-Modified` header.
+    modified: Option<(Modified, HeaderValue)>,
     gzip: bool,
     vary_encoding: bool,
     content_range: Option<String>,
@@ -346,7 +348,7 @@ impl Reply {
             content_type,
             body: ReplyBody::Parts(body),
             etag: None,
-            last_modified: None,
+            modified: None,
             gzip: false,
             vary_encoding: false,
             content_range: None,
@@ -404,7 +406,7 @@ async fn dispatch(sh: &Shared, route: &Route, req: &Request<Incoming>) -> Result
             let b = r
                 .init(*id)
                 .ok_or_else(|| Error::NotFound(format!("{stream}/{rendition}: no init {id}")))?;
-            media_reply(req, vec![b], format!("\"{epoch}-i{id}"), *dump)
+            media_reply(req, vec![b], format!("\"{epoch}-i{id}"), None, *dump)
         }
         Route::Part {
             stream,
@@ -568,7 +570,7 @@ async fn media(
 fn playlist_reply(r: &cache::Rendered, cache: CacheControl, gzip: bool) -> Reply {
     let mut reply = Reply::new(cache, headers::PLAYLIST, vec![r.body.clone()]);
     reply.etag = r.etag.clone();
-    reply.last_modified = r.last_modified.clone();
+    reply.modified = r.last_modified.clone().map(|h| (r.modified, h));
     reply.gzip = gzip;
     // B.1 / §6.2.1: playlists go gzip-compressed when the client accepts it, so caches must
     // key on Accept-Encoding.
@@ -578,12 +580,24 @@ fn playlist_reply(r: &cache::Rendered, cache: CacheControl, gzip: bool) -> Reply
 
 /// Immutable media bytes (or their `.txt` box dump), with Range support. A range past the end
 /// is `Error::RangeNotSatisfiable`, answered by `error_response` (416 naming the length).
+///
+/// `ended_ms` is the wall clock at which the bytes' last sample was captured: from then on
+/// they exist, and never change, so it is their Last-Modified — the same on every origin
+/// packaging the same timeline, like the bytes themselves. An init segment has none that
+/// stays the same as the window slides and across restarts, so it is sent with its ETag
+/// alone (RFC 9110 §8.8.2.1: Last-Modified only where it "can be reasonably and
+/// consistently determined").
 fn media_reply(
     req: &Request<Incoming>,
     parts: Vec<Bytes>,
     etag_stem: String,
+    ended_ms: Option<i64>,
     dump: bool,
 ) -> Result<Reply, Error> {
+    let modified = ended_ms.map(Modified::immutable).and_then(|m| {
+        let h = m.header(std::time::SystemTime::now())?;
+        Some((m, h))
+    });
     if dump {
         let cat: Vec<u8> = parts.iter().flat_map(|b| b.iter().copied()).collect();
         let mut r = Reply::new(
@@ -592,6 +606,7 @@ fn media_reply(
             vec![Bytes::from(packager::cmaf::dump(&cat))],
         );
         r.etag = headers::text(format!("{etag_stem}-txt\""));
+        r.modified = modified;
         return Ok(r);
     }
     let len: u64 = parts.iter().map(|b| b.len() as u64).sum();
@@ -611,6 +626,7 @@ fn media_reply(
         }
     };
     r.etag = etag;
+    r.modified = modified;
     Ok(r)
 }
 
@@ -665,7 +681,7 @@ async fn part_route(
     let (s, r) = find(sh, stream, rendition, epoch)?;
     let stem = format!("\"{epoch}-{msn}.{part}");
     if let Some(b) = r.part(msn, part) {
-        return media_reply(req, vec![b], stem, dump);
+        return media_reply(req, vec![b], stem, r.part_end_ms(msn, part), dump);
     }
     let not_found = || Error::NotFound(format!("{stream}/{rendition}: no part {msn}.{part}"));
     let pos = r.position();
@@ -698,7 +714,7 @@ async fn part_route(
         Outcome::Ready(p) => {
             let b = r.part(msn, part).ok_or_else(not_found)?;
             sh.metrics.wake(PublishClock::observe(&cell, &p));
-            media_reply(req, vec![b], stem, false)
+            media_reply(req, vec![b], stem, r.part_end_ms(msn, part), false)
         }
         Outcome::Timeout => Err(Error::Timeout {
             rendition: rendition.to_owned(),
@@ -725,7 +741,8 @@ async fn segment_route(
     if let Some(seg) = &seg {
         if seg.complete || dump {
             // A complete segment is one buffer (the store joined its parts): one write.
-            return media_reply(req, seg.chunks.clone(), format!("\"{epoch}-{msn}"), dump);
+            let (chunks, end) = (seg.chunks.clone(), seg.end_ms);
+            return media_reply(req, chunks, format!("\"{epoch}-{msn}"), end, dump);
         }
     }
     // An open segment, or the one a byte-range preload hint names next (rfc8216bis §6.2.6:
@@ -768,12 +785,17 @@ async fn segment_route(
         metrics: Arc::clone(&sh.metrics),
     };
     let body = StreamBody::new(stream::unfold(feed, Feed::next));
-    let mut reply = Reply::new(CacheControl::Immutable, headers::MP4, Vec::new());
+    let cache = match (status, last) {
+        (StatusCode::PARTIAL_CONTENT, None) => CacheControl::OpenRange,
+        _ => CacheControl::Immutable,
+    };
+    let mut reply = Reply::new(cache, headers::MP4, Vec::new());
     reply.status = status;
     reply.accept_ranges = true;
     // An open-ended range (a PRELOAD-HINT's BYTERANGE-START) has no last byte yet, and RFC 9110
-    // §14.4 has no Content-Range form for an unknown last byte, so that 206 carries none; the
-    // body is chunked (HTTP/1.1) or ends with END_STREAM (HTTP/2).
+    // §14.4 has no Content-Range form for an unknown last byte, so that 206 carries none (and
+    // is `OpenRange`: stored by no cache); the body is chunked (HTTP/1.1) or ends with
+    // END_STREAM (HTTP/2).
     reply.content_range = content_range;
     reply.body = ReplyBody::Stream(BodyExt::boxed(body));
     Ok(reply)
@@ -845,7 +867,7 @@ impl Feed {
     }
 }
 
-fn finish(sh: &Shared, reply: Reply, req: &Request<Incoming>) -> Response<Body> {
+fn finish(sh: &Shared, mut reply: Reply, req: &Request<Incoming>) -> Response<Body> {
     let head = req.method() == Method::HEAD;
     // Room for every header a reply sets, CORS included: one allocation.
     let mut h = HeaderMap::with_capacity(16);
@@ -857,8 +879,8 @@ fn finish(sh: &Shared, reply: Reply, req: &Request<Incoming>) -> Response<Body> 
     if let Some(e) = &reply.etag {
         h.insert(header::ETAG, e.clone());
     }
-    if let Some(v) = reply.last_modified {
-        h.insert(header::LAST_MODIFIED, v);
+    if let Some((_, v)) = &reply.modified {
+        h.insert(header::LAST_MODIFIED, v.clone());
     }
     if reply.vary_encoding {
         h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
@@ -869,21 +891,15 @@ fn finish(sh: &Shared, reply: Reply, req: &Request<Incoming>) -> Response<Body> 
     if reply.accept_ranges {
         h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     }
-    if let Some(v) = reply.content_range.and_then(headers::text) {
+    if let Some(v) = reply.content_range.take().and_then(headers::text) {
         h.insert(header::CONTENT_RANGE, v);
     }
-    // RFC 9110 §13.1.2: If-None-Match naming the current ETag → 304 (GET and HEAD only).
-    let etag = reply.etag.as_ref().and_then(|e| e.to_str().ok());
-    let not_modified = reply.status == StatusCode::OK
-        && req
-            .headers()
-            .get(header::IF_NONE_MATCH)
-            .and_then(|v| v.to_str().ok())
-            .zip(etag)
-            .is_some_and(|(inm, etag)| etag_matches(inm, etag));
-    if not_modified {
+    if not_modified(&reply, req.headers()) {
+        // RFC 9110 §15.4.5: a 304 keeps the validators, Cache-Control and Vary it would have
+        // sent with the 200, and describes no body.
         h.remove(header::CONTENT_TYPE);
         h.remove(header::CONTENT_ENCODING);
+        h.remove(header::CONTENT_RANGE);
         let mut r = plain_response(StatusCode::NOT_MODIFIED, empty());
         *r.headers_mut() = h;
         return r;
@@ -910,6 +926,29 @@ fn finish(sh: &Shared, reply: Reply, req: &Request<Incoming>) -> Response<Body> 
     let mut r = plain_response(reply.status, body);
     *r.headers_mut() = h;
     r
+}
+
+/// RFC 9110 §13.2.2, for GET and HEAD (the only methods routed here): If-None-Match is
+/// evaluated first (§13.1.2) and, when it is present, If-Modified-Since is ignored (§13.1.3);
+/// both come before Range (§13.2.1), so a Range request for unchanged bytes gets a 304 too.
+/// Only a reply with a validator qualifies: not a streamed open segment, not an error.
+fn not_modified(reply: &Reply, h: &HeaderMap) -> bool {
+    if !matches!(reply.status, StatusCode::OK | StatusCode::PARTIAL_CONTENT) {
+        return false;
+    }
+    let field = |name| h.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    if let Some(inm) = h.get(header::IF_NONE_MATCH) {
+        let etag = reply.etag.as_ref().and_then(|e| e.to_str().ok());
+        return inm
+            .to_str()
+            .ok()
+            .zip(etag)
+            .is_some_and(|(inm, etag)| etag_matches(inm, etag));
+    }
+    match (field(header::IF_MODIFIED_SINCE), &reply.modified) {
+        (Some(ims), Some((m, _))) => m.not_modified_since(ims, std::time::SystemTime::now()),
+        _ => false,
+    }
 }
 
 fn etag_matches(header: &str, etag: &str) -> bool {

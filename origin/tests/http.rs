@@ -268,6 +268,10 @@ async fn byterange_hint_streams_each_part_when_complete() {
     let (head, mut pending) = read_head(&mut s).await;
     assert_eq!(head.status, 206);
     assert_eq!(head.header("transfer-encoding"), Some("chunked"));
+    // No Content-Range can name a last byte not yet known (RFC 9110 §14.4), so no cache may
+    // store this answer: one keyed by URL would serve it as the whole segment.
+    assert_eq!(head.header("content-range"), None);
+    assert_eq!(head.header("cache-control"), Some("no-store"));
     assert!(pending.is_empty());
     let mut b = [0u8; 1];
     assert!(
@@ -309,6 +313,11 @@ async fn open_segment_plain_get_streams_to_the_end() {
         .unwrap();
     assert_eq!(r.status, 200);
     assert_eq!(r.body, segment_bytes(0, N));
+    // The whole segment, streamed: the object a CDN stores and serves ranges from.
+    assert_eq!(
+        r.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
 }
 
 /// hls.js asks for a listed EXT-X-PART BYTERANGE of a segment that is still open: a 206 that names
@@ -345,6 +354,10 @@ async fn bounded_range_of_an_open_segment_names_its_range() {
     assert_eq!(r.status, 206);
     assert_eq!(r.header("content-range"), Some("bytes 810-1229/*"));
     assert_eq!(r.body, part_bytes(0, 2, 420).to_vec());
+    assert_eq!(
+        r.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
 }
 
 #[tokio::test]
@@ -757,4 +770,116 @@ async fn graceful_shutdown_answers_waiters_and_stops() {
         TcpStream::connect(a).await.is_err(),
         "still accepting after shutdown"
     );
+}
+
+fn http_date(ms: i64) -> String {
+    httpdate::fmt_http_date(std::time::UNIX_EPOCH + Duration::from_millis(ms as u64))
+}
+
+#[tokio::test]
+async fn last_modified_is_the_media_clock_and_if_modified_since_is_honoured() {
+    // Segments of N parts of 0.5 s whose first samples were captured 2 s apart, at .300 of a
+    // second, so each Last-Modified is a rounded-down instant.
+    let (store, stream) = store(2, 0.5, false);
+    let wall0: i64 = 1_764_770_400_300;
+    for msn in 0..3u64 {
+        for r in stream.renditions() {
+            for i in 0..N {
+                let wall = (i == 0).then_some(wall0 + msn as i64 * 2000);
+                part_at(r, msn, i, 0.5, 400 + 10 * i as usize, wall);
+            }
+            close(r, msn, N, 0.5);
+        }
+    }
+    // A playlist's date is its render's; a cache that keeps the render past the wait below
+    // makes the 304 case certain rather than racing a re-render.
+    let opts = origin::OriginOptions {
+        playlist_cache_ttl: Duration::from_secs(30),
+        ..origin::OriginOptions::default()
+    };
+    let origin = start_with(store, opts).await;
+    let a = origin.local_addr();
+    let part = format!("/live/v/{EPOCH}/1.2.m4s");
+    let seg = format!("/live/v/{EPOCH}/1.m4s");
+    // A part exists from its last sample's capture on: segment start + 3 parts of 0.5 s.
+    let part_lm = http_date(wall0 + 2000 + 1500);
+    let seg_lm = http_date(wall0 + 2000 + N as i64 * 500);
+    for (path, want) in [
+        (&part, &part_lm),
+        (&seg, &seg_lm),
+        (&format!("{part}.txt"), &part_lm),
+    ] {
+        let r = get(a, path).await;
+        assert_eq!(r.header("last-modified"), Some(want.as_str()), "{path}");
+        // Media never changes under its URL: its own date, or any later one, is a 304 that
+        // keeps the validators and the cache policy (RFC 9110 §15.4.5).
+        let again = request(a, "GET", path, &[("If-Modified-Since", want)]).await;
+        assert_eq!(again.status, 304, "{path}");
+        assert!(again.body.is_empty(), "{path}");
+        assert_eq!(again.header("last-modified"), Some(want.as_str()), "{path}");
+        assert_eq!(again.header("etag"), r.header("etag"), "{path}");
+        assert_eq!(
+            again.header("cache-control"),
+            Some("public, max-age=31536000, immutable")
+        );
+        // A second earlier: sent in full.
+        let earlier = http_date(wall0 + 2000 + 1500 - 1000);
+        let r2 = request(a, "GET", path, &[("If-Modified-Since", &earlier)]).await;
+        assert_eq!(r2.status, 200, "{path}");
+        assert_eq!(r2.body, r.body, "{path}");
+    }
+    // Not a date, or a date after now: ignored.
+    for bad in ["yesterday", &http_date(4_102_444_800_000)] {
+        let r = request(a, "GET", &part, &[("If-Modified-Since", bad)]).await;
+        assert_eq!(r.status, 200, "{bad}");
+    }
+    // If-None-Match decides when present (§13.1.3): a stale ETag beside a matching date is a 200.
+    let r = request(
+        a,
+        "GET",
+        &part,
+        &[
+            ("If-None-Match", "\"other\""),
+            ("If-Modified-Since", &part_lm),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    // Preconditions come before Range (§13.2.1): unchanged bytes are a 304, not a 206.
+    let etag = get(a, &seg).await.header("etag").unwrap().to_owned();
+    for cond in [
+        ("If-None-Match", etag.as_str()),
+        ("If-Modified-Since", &seg_lm),
+    ] {
+        let r = request(a, "GET", &seg, &[("Range", "bytes=0-9"), cond]).await;
+        assert_eq!(r.status, 304, "{cond:?}");
+        assert_eq!(r.header("content-range"), None, "{cond:?}");
+    }
+    // An init segment has no date that stays put as the window slides: ETag only.
+    let init = get(a, &format!("/live/v/{EPOCH}/init-0.mp4")).await;
+    assert_eq!(init.header("last-modified"), None);
+    assert!(init.header("etag").is_some());
+
+    // Playlists change several times a second, so they are compared to the millisecond:
+    // revalidating with the rounded-down date they were sent with always gets the text.
+    let pl = get(a, &media("")).await;
+    let lm = pl.header("last-modified").unwrap().to_owned();
+    let r = request(a, "GET", &media(""), &[("If-Modified-Since", &lm)]).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, pl.body);
+    // A date at or after the render, once it is past, is a 304 while the text is unchanged
+    // (a date after now is ignored, hence the wait).
+    let date = httpdate::parse_http_date(pl.header("date").unwrap()).unwrap();
+    let after = httpdate::fmt_http_date(date + Duration::from_secs(1));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let r = request(a, "GET", &media(""), &[("If-Modified-Since", &after)]).await;
+    assert_eq!(r.status, 304, "{after}");
+    assert_eq!(r.header("vary"), Some("Accept-Encoding"));
+    // A new part changes the text: the old date gets it in full.
+    for r in stream.renditions() {
+        common::part(r, 3, 0, 0.5, 400);
+    }
+    let r = request(a, "GET", &media(""), &[("If-Modified-Since", &lm)]).await;
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("3.0.m4s"), "{}", r.text());
 }

@@ -124,6 +124,18 @@ pub fn init(r: &Rendition) {
 
 /// Applies part `index` of segment `msn` lasting `secs`.
 pub fn part(r: &Rendition, msn: u64, index: u32, secs: f64, len: usize) {
+    part_at(r, msn, index, secs, len, None);
+}
+
+/// [`part`] whose first sample was captured at `wallclock_ms` (Unix ms).
+pub fn part_at(
+    r: &Rendition,
+    msn: u64,
+    index: u32,
+    secs: f64,
+    len: usize,
+    wallclock_ms: Option<i64>,
+) {
     r.apply(Event::PartReady(Part {
         msn,
         index,
@@ -131,7 +143,7 @@ pub fn part(r: &Rendition, msn: u64, index: u32, secs: f64, len: usize) {
         timescale: TIMESCALE,
         independent: index == 0,
         first_dts: 0,
-        wallclock_ms: None,
+        wallclock_ms,
         init_id: 0,
         discontinuity: false,
         bytes: part_bytes(msn, index, len),

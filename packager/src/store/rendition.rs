@@ -53,6 +53,8 @@ pub struct SegmentBytes {
     pub chunks: Vec<Bytes>,
     /// False while the segment is still open.
     pub complete: bool,
+    /// Once complete: wall clock at its end, Unix ms (see [`SegmentEntry::end_ms`]).
+    pub end_ms: Option<i64>,
 }
 
 impl SegmentBytes {
@@ -349,6 +351,11 @@ impl Rendition {
             .map(|p| p.bytes.clone())
     }
 
+    /// Wall clock at the end of a part, Unix ms (see [`SegmentEntry::part_end_ms`]).
+    pub fn part_end_ms(&self, msn: u64, index: u32) -> Option<i64> {
+        self.lock().segment(msn)?.part_end_ms(index as usize)
+    }
+
     /// A segment's bytes (its parts), open or complete.
     pub fn segment(&self, msn: u64) -> Option<SegmentBytes> {
         let w = self.lock();
@@ -356,6 +363,7 @@ impl Rendition {
         Some(SegmentBytes {
             chunks: s.chunks(),
             complete: s.complete,
+            end_ms: s.end_ms(),
         })
     }
 

@@ -69,6 +69,22 @@ impl SegmentEntry {
         self.whole = Some(whole);
     }
 
+    /// Wall clock at the end of part `index`, Unix ms: the instant its last sample was
+    /// captured, from which on the part exists (its Last-Modified).
+    pub fn part_end_ms(&self, index: usize) -> Option<i64> {
+        let parts = self.parts.get(..=index)?;
+        let secs: f64 = parts.iter().map(|p| p.duration).sum();
+        Some(self.wallclock_ms? + (secs * 1000.0).round() as i64)
+    }
+
+    /// Wall clock at the end of the segment once it is complete, Unix ms.
+    pub fn end_ms(&self) -> Option<i64> {
+        if !self.complete {
+            return None;
+        }
+        Some(self.wallclock_ms? + (self.duration * 1000.0).round() as i64)
+    }
+
     /// The segment's bytes in order: its one buffer once joined, else its parts.
     pub fn chunks(&self) -> Vec<Bytes> {
         match &self.whole {
