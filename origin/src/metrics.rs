@@ -113,6 +113,13 @@ impl Metrics {
             "counter",
             self.bytes_out.load(Relaxed).to_string(),
         );
+        g(
+            &mut o,
+            "llhls_bytes_sent_by_reference_total",
+            "Bytes of complete segments and their parts sent by sendfile from sealed memory, without a copy (process-wide).",
+            "counter",
+            crate::sendfile::bytes_by_reference().to_string(),
+        );
         let lookups = self.cache_lookups.load(Relaxed);
         let renders = self.cache_renders.load(Relaxed);
         g(

@@ -35,6 +35,7 @@ use crate::metrics::Metrics;
 use crate::modified::Modified;
 use crate::path::Route;
 use crate::range::{self, ByteRange};
+use crate::sendfile::SendfileStream;
 use crate::stall::SendDeadline;
 
 /// Response body: whole bytes or a stream of parts.
@@ -228,7 +229,7 @@ pub async fn serve(
             {
                 let sh2 = Arc::clone(&sh);
                 let svc = service_fn(move |req| handle(Arc::clone(&sh2), req));
-                let tcp = SendDeadline::new(tcp, sh.opts.send_timeout);
+                let tcp = SendDeadline::new(SendfileStream::new(tcp), sh.opts.send_timeout);
                 match sh.opts.tls.clone() {
                     Some(tls) => {
                         // The handshake gets the same deadline as a request head.

@@ -883,3 +883,50 @@ async fn last_modified_is_the_media_clock_and_if_modified_since_is_honoured() {
     assert_eq!(r.status, 200);
     assert!(r.text().contains("3.0.m4s"), "{}", r.text());
 }
+
+/// Complete segments live in sealed shared memory and go out by sendfile: a segment, a part
+/// and a range crossing parts, each large enough for it, arrive byte for byte, and the
+/// origin counts the bytes it sent that way.
+#[tokio::test]
+async fn large_media_goes_by_reference_and_arrives_intact() {
+    const LEN: usize = 100_000;
+    let (store, stream) = store(1, P, false);
+    for msn in 0..2u64 {
+        for r in stream.renditions() {
+            for i in 0..N {
+                part(r, msn, i, P, LEN + i as usize);
+            }
+            close(r, msn, N, P);
+        }
+    }
+    let origin = start(store).await;
+    let a = origin.local_addr();
+    let by_ref = |text: String| metric(&text, "llhls_bytes_sent_by_reference_total");
+    let before = by_ref(get(a, "/metrics").await.text());
+    let whole: Vec<u8> = (0..N)
+        .flat_map(|i| part_bytes(1, i, LEN + i as usize).to_vec())
+        .collect();
+    let seg = get(a, &format!("/live/v/{EPOCH}/1.m4s")).await;
+    assert_eq!(seg.status, 200);
+    assert!(seg.body == whole, "segment bytes differ");
+    let p = get(a, &format!("/live/v/{EPOCH}/1.2.m4s")).await;
+    assert!(
+        p.body == part_bytes(1, 2, LEN + 2).to_vec(),
+        "part bytes differ"
+    );
+    let r = request(
+        a,
+        "GET",
+        &format!("/live/v/{EPOCH}/1.m4s"),
+        &[("Range", "bytes=150000-349999")],
+    )
+    .await;
+    assert_eq!(r.status, 206);
+    assert!(r.body == whole[150_000..350_000], "range bytes differ");
+    let sent = by_ref(get(a, "/metrics").await.text()) - before;
+    let want = (whole.len() + LEN + 2 + 200_000) as f64;
+    assert!(
+        sent >= want,
+        "{sent} bytes by reference, want at least {want}"
+    );
+}

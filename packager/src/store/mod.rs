@@ -8,6 +8,7 @@
 
 mod disk;
 mod rendition;
+pub mod sealed;
 mod stream;
 mod window;
 

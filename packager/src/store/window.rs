@@ -54,12 +54,16 @@ impl SegmentEntry {
     /// Done once, when the segment closes, so that a segment GET is one buffer handed to one
     /// write instead of a write per part; the parts' own buffers are freed when the last
     /// reader lets go of them, so the window still holds each byte once.
+    ///
+    /// The buffer is sealed shared memory where the system has it ([`super::sealed`]), so
+    /// that the origin can send it without copying; else heap memory.
     pub fn join(&mut self) {
-        let mut whole = BytesMut::with_capacity(self.len() as usize);
-        for p in &self.parts {
-            whole.extend_from_slice(&p.bytes);
-        }
-        let whole = whole.freeze();
+        let chunks: Vec<&[u8]> = self.parts.iter().map(|p| &p.bytes[..]).collect();
+        let whole = super::sealed::seal(&chunks).unwrap_or_else(|_| {
+            let mut whole = BytesMut::with_capacity(self.len() as usize);
+            chunks.iter().for_each(|c| whole.extend_from_slice(c));
+            whole.freeze()
+        });
         let mut at = 0;
         for p in &mut self.parts {
             let n = p.bytes.len();
