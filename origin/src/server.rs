@@ -771,6 +771,25 @@ async fn segment_route(
             return Ok(partial_reply(&seg.chunks, first, l, "*"));
         }
     }
+    if first >= have {
+        // Nothing to send yet. rfc8216bis §6.2.6: no byte before its part is whole, so no
+        // answer either until the next part is: a hint at the end of a segment whose close
+        // is not yet known names a range that the close then makes empty, and that is a 416
+        // naming the final length (a CDN keeps it a second), not a 206 of no bytes.
+        wait_for_part(
+            sh,
+            &s,
+            &r,
+            msn,
+            seg.as_ref().map_or(0, |g| g.chunks.len()),
+            rendition,
+        )
+        .await?;
+        let now = r.segment(msn).map_or(0, |g| g.len());
+        if now <= first {
+            return Err(Error::RangeNotSatisfiable { len: now });
+        }
+    }
     // RFC 9110 §15.3.7 / §14.4: a bounded range still to come names itself too, `bytes A-B/*`.
     let content_range = last.map(|l| format!("bytes {first}-{l}/*"));
     let remaining = last.map(|l| l + 1 - first);
@@ -800,6 +819,34 @@ async fn segment_route(
     reply.content_range = content_range;
     reply.body = ReplyBody::Stream(BodyExt::boxed(body));
     Ok(reply)
+}
+
+/// Waits until segment `msn` has more than `parts` parts or is closed (or the rendition ends).
+async fn wait_for_part(
+    sh: &Shared,
+    s: &Stream,
+    r: &Arc<Rendition>,
+    msn: u64,
+    parts: usize,
+    rendition: &str,
+) -> Result<(), Error> {
+    let _g = WaitGuard::new(&sh.metrics);
+    let mut rx = r.subscribe();
+    let mut sd = sh.shutdown.clone();
+    let limit = blocking::deadline(s.settings().target_duration);
+    let more = |p: &Position| {
+        p.closed
+            || p.msn > msn
+            || (p.msn == msn && (p.complete || p.part.is_some_and(|x| x as usize >= parts)))
+    };
+    match blocking::wait_until(&mut rx, &mut sd, limit, more).await {
+        Outcome::Ready(_) => Ok(()),
+        Outcome::Timeout => Err(Error::Timeout {
+            rendition: rendition.to_owned(),
+            waited_ms: limit.as_millis() as u64,
+        }),
+        Outcome::Shutdown => Err(Error::Unavailable(format!("{rendition}: shutting down"))),
+    }
 }
 
 /// State of one streamed open segment.

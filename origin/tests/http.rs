@@ -265,14 +265,7 @@ async fn byterange_hint_streams_each_part_when_complete() {
     )
     .await
     .unwrap();
-    let (head, mut pending) = read_head(&mut s).await;
-    assert_eq!(head.status, 206);
-    assert_eq!(head.header("transfer-encoding"), Some("chunked"));
-    // No Content-Range can name a last byte not yet known (RFC 9110 §14.4), so no cache may
-    // store this answer: one keyed by URL would serve it as the whole segment.
-    assert_eq!(head.header("content-range"), None);
-    assert_eq!(head.header("cache-control"), Some("no-store"));
-    assert!(pending.is_empty());
+    // Not a byte, not even the head, before part 1.1 is whole (§6.2.6).
     let mut b = [0u8; 1];
     assert!(
         tokio::time::timeout(Duration::from_millis(300), s.read(&mut b))
@@ -280,8 +273,18 @@ async fn byterange_hint_streams_each_part_when_complete() {
             .is_err(),
         "bytes before part 1.1"
     );
+    part(v, 1, 1, P, 410);
+    let (head, mut pending) = read_head(&mut s).await;
+    assert_eq!(head.status, 206);
+    assert_eq!(head.header("transfer-encoding"), Some("chunked"));
+    // No Content-Range can name a last byte not yet known (RFC 9110 §14.4), so no cache may
+    // store this answer: one keyed by URL would serve it as the whole segment.
+    assert_eq!(head.header("content-range"), None);
+    assert_eq!(head.header("cache-control"), Some("no-store"));
     for i in 1..N {
-        part(v, 1, i, P, 400 + 10 * i as usize);
+        if i > 1 {
+            part(v, 1, i, P, 400 + 10 * i as usize);
+        }
         let chunk = read_chunk(&mut s, &mut pending).await;
         assert_eq!(
             chunk,
@@ -292,6 +295,39 @@ async fn byterange_hint_streams_each_part_when_complete() {
     close(v, 1, N, P);
     let end = read_chunk(&mut s, &mut pending).await;
     assert!(end.is_empty(), "stream did not end with the segment");
+}
+
+/// A hint at the end of a segment (its last part is out, its close not yet known) names a range
+/// the close makes empty: the held request then gets a 416 naming the final length, not an
+/// empty 206.
+#[tokio::test]
+async fn a_hinted_range_the_close_makes_empty_is_416() {
+    let (store, stream) = store(1, P, true);
+    let v = stream.rendition("v").unwrap();
+    for i in 0..N {
+        part(v, 0, i, P, 400 + 10 * i as usize);
+    }
+    let origin = start(store).await;
+    let addr = origin.local_addr();
+    let len = segment_bytes(0, N).len();
+    let pl = get(addr, &media("")).await.text();
+    let hint = format!("URI=\"{EPOCH}/0.m4s\",BYTERANGE-START={len}");
+    assert!(pl.contains(&hint), "{pl}");
+    let url = format!("/live/v/{EPOCH}/0.m4s");
+    let held = tokio::spawn(async move {
+        request(addr, "GET", &url, &[("Range", &format!("bytes={len}-"))]).await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!held.is_finished(), "answered before the segment closed");
+    close(v, 0, N, P);
+    let r = tokio::time::timeout(Duration::from_secs(2), held)
+        .await
+        .expect("released")
+        .unwrap();
+    assert_eq!(r.status, 416, "{}", r.text());
+    let want = format!("bytes */{len}");
+    assert_eq!(r.header("content-range"), Some(want.as_str()));
+    assert_eq!(r.header("cache-control"), Some("public, max-age=1"));
 }
 
 #[tokio::test]
