@@ -805,9 +805,14 @@ async fn segment_route(
         metrics: Arc::clone(&sh.metrics),
     };
     let body = StreamBody::new(stream::unfold(feed, Feed::next));
-    let cache = match (status, last) {
-        (StatusCode::PARTIAL_CONTENT, None) => CacheControl::OpenRange,
-        _ => CacheControl::Immutable,
+    // A range that ends where the segment will end (none given, or RFC 8673's very large last
+    // byte, `bytes N-9007199254740991`, which is echoed in the Content-Range as RFC 8673 §2.2
+    // asks) describes no fixed bytes: stored by no cache.
+    let open_ended = last.is_none_or(|l| l >= range::LIVE_LAST_BYTE);
+    let cache = if status == StatusCode::PARTIAL_CONTENT && open_ended {
+        CacheControl::OpenRange
+    } else {
+        CacheControl::Immutable
     };
     let mut reply = Reply::new(cache, headers::MP4, Vec::new());
     reply.status = status;

@@ -330,6 +330,51 @@ async fn a_hinted_range_the_close_makes_empty_is_416() {
     assert_eq!(r.header("cache-control"), Some("public, max-age=1"));
 }
 
+/// rfc8216bis §4.4.5.3: for a hint without BYTERANGE-LENGTH a client SHOULD ask for RFC 8673's
+/// very large last byte, 2^53 − 1. On the open segment that is streamed to the segment's end
+/// and echoes the range (RFC 8673 §2.2), stored by no cache; on a complete segment it is an
+/// ordinary 206 naming the real last byte.
+#[tokio::test]
+async fn rfc8673_range_streams_the_open_segment_to_its_end() {
+    let (store, stream) = store(1, P, true);
+    let v = stream.rendition("v").unwrap();
+    part(v, 0, 0, P, 400);
+    let origin = start(store).await;
+    let addr = origin.local_addr();
+    let url = format!("/live/v/{EPOCH}/0.m4s");
+    let live = "bytes=400-9007199254740991";
+    let held = {
+        let url = url.clone();
+        tokio::spawn(async move { request(addr, "GET", &url, &[("Range", live)]).await })
+    };
+    for i in 1..N {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        part(v, 0, i, P, 400 + 10 * i as usize);
+    }
+    close(v, 0, N, P);
+    let r = tokio::time::timeout(Duration::from_secs(2), held)
+        .await
+        .expect("released")
+        .unwrap();
+    let whole = segment_bytes(0, N);
+    assert_eq!(r.status, 206);
+    assert_eq!(
+        r.header("content-range"),
+        Some("bytes 400-9007199254740991/*")
+    );
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert!(r.body == whole[400..], "not the segment from byte 400");
+    let done = request(addr, "GET", &url, &[("Range", live)]).await;
+    assert_eq!(done.status, 206);
+    let want = format!("bytes 400-{}/{}", whole.len() - 1, whole.len());
+    assert_eq!(done.header("content-range"), Some(want.as_str()));
+    assert_eq!(
+        done.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert!(done.body == whole[400..]);
+}
+
 #[tokio::test]
 async fn open_segment_plain_get_streams_to_the_end() {
     let (store, stream) = store(1, P, true);
