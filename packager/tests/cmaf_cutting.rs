@@ -408,3 +408,46 @@ fn video_at_59_94_fps_is_spread_evenly() {
         );
     }
 }
+
+/// rfc8216bis §4.4.5.3: a preload hint's URI MUST be the one later added. An audio segment is
+/// complete once its last sample is in (the next sample, a sync sample like every audio one,
+/// opens the next segment), so it closes then, and the playlist hints the next segment's first
+/// part instead of a part after this segment's last that would never come. Video waits for its
+/// next sample: only that shows whether it is a sync sample.
+#[test]
+fn an_audio_segment_closes_with_its_last_sample() {
+    for (track, durations, gop, audio) in [
+        (aac_track(48000), &[1024u32][..], 1, true),
+        (avc_track(90000), &[3000u32][..], 60, false),
+    ] {
+        let mut c = Chunker::new(ChunkerConfig::default());
+        c.set_track(track).unwrap();
+        let mut out = Output::default();
+        let mut closed_at = Vec::new();
+        for (i, s) in samples(400, durations, gop, 0, 100).into_iter().enumerate() {
+            c.push(s).unwrap();
+            let before = out.segments.len();
+            drain(&mut c, &mut out);
+            if out.segments.len() > before {
+                closed_at.push(i);
+            }
+        }
+        assert!(closed_at.len() >= 2, "{closed_at:?}");
+        // Pushed samples 0..=i when segment k closed; its samples are those of its parts.
+        let mut in_segments = 0u64;
+        for (k, &i) in closed_at.iter().enumerate() {
+            let seg = &out.segments[k];
+            in_segments += seg.duration / u64::from(durations[0]);
+            let pushed = i as u64 + 1;
+            if audio {
+                assert_eq!(pushed, in_segments, "audio segment {k} closed late");
+            } else {
+                assert_eq!(
+                    pushed,
+                    in_segments + 1,
+                    "video segment {k} closed before its next sync sample"
+                );
+            }
+        }
+    }
+}

@@ -385,6 +385,19 @@ impl Chunker {
         if full || (dts - first) as u64 + 2 * duration as u64 > self.part_target {
             self.close_part(None);
         }
+        // An audio track's next sample is a sync sample too, so when that sample would open the
+        // next segment, this one is complete now. Closing it here, not when that sample arrives,
+        // keeps the preload hint right: rfc8216bis §4.4.5.3, the hinted URI MUST be the one
+        // later added, i.e. the next segment's first part, not a part after this segment's last
+        // that never comes. (Video closes at its next sync sample, which only its arrival shows.)
+        if self.is_audio() {
+            if let Some(seg) = &self.segment {
+                let next = dts.saturating_add(i64::from(duration));
+                if next.saturating_add(self.lead(duration)) >= seg.end_at {
+                    self.close_segment(None);
+                }
+            }
+        }
         Ok(())
     }
 
