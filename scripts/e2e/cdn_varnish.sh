@@ -14,31 +14,18 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.bash"
 need_llhls
-[ -x /usr/sbin/varnishd ] || die "/usr/sbin/varnishd is missing: apt-get install varnish (scripts/setup)"
 mkdir -p "$E2E_OUT"
 tmp_dir
 WORK="$TMP_DIR"
-chmod 755 "$WORK"   # varnishd drops to its own user and must reach its -n directory
 N=50
 
-P1="$(free_port)"
-P2="$(free_port)"
-while [ "$P2" = "$P1" ]; do P2="$(free_port)"; done
-ORIGIN="http://127.0.0.1:$P1"
-EDGE="http://127.0.0.1:$P2"
+edge_ports
 VSTAT="$WORK/varnish"
 
 bg_start "$E2E_OUT/cdn-varnish-origin.log" timeout 90 "$LLHLS" serve --listen "127.0.0.1:$P1"
 OPID=$BG_PID
 wait_http "$ORIGIN/live/720p/index.m3u8" 20 "$OPID" || { cat "$E2E_OUT/cdn-varnish-origin.log" >&2; die "llhls did not serve on $ORIGIN"; }
-bg_start "$E2E_OUT/cdn-varnish-edge.log" timeout 90 "$E2E_ROOT/scripts/cdn/run-varnish.sh" "$P1" "$P2" "$VSTAT"
-VPID=$BG_PID
-for _ in $(seq 1 300); do
-  grep -q '^varnish: ready' "$E2E_OUT/cdn-varnish-edge.log" && break
-  kill -0 "$VPID" 2>/dev/null || break
-  sleep 0.1
-done
-grep -q '^varnish: ready' "$E2E_OUT/cdn-varnish-edge.log" || { cat "$E2E_OUT/cdn-varnish-edge.log" >&2; die "varnish did not start"; }
+start_edge "$E2E_OUT/cdn-varnish-edge.log" "$VSTAT"
 
 # vstat NAME: a Varnish counter.
 vstat() { varnishstat -n "$VSTAT" -1 -f "$1" | awk -v n="$1" '$1 == n { print $2 }'; }

@@ -16,32 +16,19 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.bash"
 need_llhls
-[ -x /usr/sbin/varnishd ] || die "/usr/sbin/varnishd is missing: apt-get install varnish (scripts/setup)"
 mkdir -p "$E2E_OUT"
 tmp_dir
 WORK="$TMP_DIR"
-chmod 755 "$WORK"   # varnishd drops to its own user and must reach its -n directory
 N=20
 
-P1="$(free_port)"
-P2="$(free_port)"
-while [ "$P2" = "$P1" ]; do P2="$(free_port)"; done
-ORIGIN="http://127.0.0.1:$P1"
-EDGE="http://127.0.0.1:$P2"
+edge_ports
 PL=/ranges/540p/index.m3u8
 
 bg_start "$E2E_OUT/cdn-byterange-origin.log" timeout 90 "$LLHLS" serve \
   --config "$E2E_ROOT/fixtures/config/good_byterange.toml" --listen "127.0.0.1:$P1"
 OPID=$BG_PID
 wait_http "$ORIGIN$PL" 20 "$OPID" || { cat "$E2E_OUT/cdn-byterange-origin.log" >&2; die "llhls did not serve on $ORIGIN"; }
-bg_start "$E2E_OUT/cdn-byterange-edge.log" timeout 90 "$E2E_ROOT/scripts/cdn/run-varnish.sh" "$P1" "$P2" "$WORK/varnish"
-VPID=$BG_PID
-for _ in $(seq 1 300); do
-  grep -q '^varnish: ready' "$E2E_OUT/cdn-byterange-edge.log" && break
-  kill -0 "$VPID" 2>/dev/null || break
-  sleep 0.1
-done
-grep -q '^varnish: ready' "$E2E_OUT/cdn-byterange-edge.log" || { cat "$E2E_OUT/cdn-byterange-edge.log" >&2; die "varnish did not start"; }
+start_edge "$E2E_OUT/cdn-byterange-edge.log" "$WORK/varnish"
 
 timeout 60 python3 - "$ORIGIN" "$EDGE" "$PL" "$N" > "$WORK/probe.out" <<'PY' || { cat "$WORK/probe.out" >&2; die "byte-range parts through varnish failed"; }
 import http.client, re, sys, threading, time

@@ -89,6 +89,32 @@ need_llhls() {
   [ -x "$LLHLS" ] || die "llhls binary $LLHLS is missing: build it first (cargo build --bin llhls)"
 }
 
+# A Varnish edge (scripts/cdn/run-varnish.sh, scripts/cdn/varnish.vcl) for the CDN tests.
+#   edge_ports: sets P1 (origin) and P2 (edge), two distinct free ports, and ORIGIN and EDGE, their URLs.
+#   start_edge LOG WORKDIR: starts Varnish on P2 in front of P1 (WORKDIR is its -n directory, which
+#   varnishd, dropping to its own user, must reach); waits until it answers; sets EDGE_PID.
+edge_ports() {
+  [ -x /usr/sbin/varnishd ] || die "/usr/sbin/varnishd is missing: apt-get install varnish (scripts/setup)"
+  P1="$(free_port)"
+  P2="$(free_port)"
+  while [ "$P2" = "$P1" ]; do P2="$(free_port)"; done
+  ORIGIN="http://127.0.0.1:$P1"
+  EDGE="http://127.0.0.1:$P2"
+}
+start_edge() {
+  local log="$1" work="$2"
+  chmod 755 "$(dirname "$work")"
+  bg_start "$log" timeout 90 "$E2E_ROOT/scripts/cdn/run-varnish.sh" "$P1" "$P2" "$work"
+  EDGE_PID=$BG_PID
+  for _ in $(seq 1 300); do
+    grep -q '^varnish: ready' "$log" && return 0
+    kill -0 "$EDGE_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  cat "$log" >&2
+  die "varnish did not start"
+}
+
 # The player's npm dependencies and the browser.
 need_player() {
   [ -f "$E2E_ROOT/scripts/player/node_modules/hls.js/dist/hls.min.js" ] \
