@@ -2,6 +2,9 @@
 //! certificate, `llhls check` shows it, and a certificate that cannot be read stops `serve`
 //! with an error naming the file and the config table, before anything listens.
 
+#[path = "../origin/tests/common/cert.rs"]
+mod cert;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -29,19 +32,6 @@ preset = "ultrafast"
     )
 }
 
-/// A self-signed pair for 127.0.0.1, written to `dir`.
-fn self_signed(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
-    let (c, k) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&c, cert.pem()).unwrap();
-    std::fs::write(&k, key.serialize_pem()).unwrap();
-    (c, k)
-}
-
 /// Kills the server when the test ends, however it ends.
 struct Server(Child);
 impl Drop for Server {
@@ -54,7 +44,7 @@ impl Drop for Server {
 #[test]
 fn serve_uses_the_configured_certificate() {
     let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = self_signed(dir.path());
+    let (cert, key) = cert::self_signed(dir.path());
     let toml = dir.path().join("tls.toml");
     std::fs::write(&toml, config(&cert, &key)).unwrap();
 
@@ -120,7 +110,7 @@ fn serve_uses_the_configured_certificate() {
 #[test]
 fn unreadable_certificate_stops_serve_with_the_file_and_table_named() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, key) = self_signed(dir.path());
+    let (_, key) = cert::self_signed(dir.path());
     let missing = dir.path().join("missing.pem");
     let toml = dir.path().join("tls.toml");
     std::fs::write(&toml, config(&missing, &key)).unwrap();

@@ -179,7 +179,7 @@ async fn main() {
             std::fs::write(base.join(format!("{m}.m4s")), cat).expect("write");
             for i in 0..a.parts {
                 let p = v.part(m, i).expect("part");
-                std::fs::write(base.join(format!("{m}.{i}.m4s")), p).expect("write");
+                std::fs::write(base.join(format!("{m}.{i}.m4s")), p.bytes).expect("write");
             }
         }
     }

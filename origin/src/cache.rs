@@ -46,10 +46,9 @@ pub struct Rendered {
     /// by one part share them.
     pub etag: Option<HeaderValue>,
     /// When it was rendered: the text can change no earlier (the key holds the position), so
-    /// this is its modification instant, to the millisecond (see `crate::modified`).
-    pub modified: Modified,
-    /// `modified` as a `Last-Modified` header (RFC 9110 §8.8.2).
-    pub last_modified: Option<HeaderValue>,
+    /// this is its modification instant, to the millisecond (see `crate::modified`); and that
+    /// as a `Last-Modified` header (RFC 9110 §8.8.2).
+    pub modified: Option<(Modified, HeaderValue)>,
 }
 
 /// The playlist cache.
@@ -89,8 +88,7 @@ impl PlaylistCache {
                 Arc::new(Rendered {
                     body: gzip(&plain.body),
                     etag: tag.and_then(|e| headers::text(gz_etag(e))),
-                    modified: plain.modified,
-                    last_modified: plain.last_modified.clone(),
+                    modified: plain.modified.clone(),
                 })
             })
             .await
@@ -102,11 +100,10 @@ impl PlaylistCache {
             .get_with(key, async move {
                 metrics.cache_renders.fetch_add(1, Relaxed);
                 let text = Bytes::from(render());
-                let modified = Modified::now();
+                let now = Modified::now();
                 Arc::new(Rendered {
                     etag: headers::text(etag(&text)),
-                    modified,
-                    last_modified: modified.header(SystemTime::now()),
+                    modified: now.header(SystemTime::now()).map(|h| (now, h)),
                     body: text,
                 })
             })

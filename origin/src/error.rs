@@ -32,8 +32,10 @@ pub enum Error {
     #[error("method {0} not allowed")]
     MethodNotAllowed(String),
     /// A Range that does not overlap the resource.
-    #[error("range not satisfiable (resource has {len} bytes)")]
+    #[error("{what}: range not satisfiable (resource has {len} bytes)")]
     RangeNotSatisfiable {
+        /// The resource (its path).
+        what: String,
         /// Current length of the resource.
         len: u64,
     },
@@ -83,7 +85,10 @@ mod tests {
             },
             Error::UriTooLong(9000),
             Error::MethodNotAllowed("POST".into()),
-            Error::RangeNotSatisfiable { len: 3 },
+            Error::RangeNotSatisfiable {
+                what: "/s/v/1/0.m4s".into(),
+                len: 3,
+            },
         ] {
             assert!(e.status().is_client_error(), "{e}");
         }

@@ -3,8 +3,9 @@
 //! Owns routes (`path`), delivery directives and blocking playlist reload (`blocking`, with
 //! the pure decisions of `packager::playlist`), held preload-hint
 //! parts and byte-range streaming (`server`), rendered-playlist caching (`cache`), CDN cache
-//! policy (`headers`), validators (`modified`), byte ranges (`range`), error → status mapping (`error`), `/metrics`, sending
-//! sealed segments without a copy (`sendfile`), and cutting clients that stop reading (`stall`).
+//! policy (`headers`), validators (`modified`), byte ranges (`range`), error → status mapping
+//! (`error`), `/metrics`, sending sealed segments without a copy (`sendfile`), and cutting
+//! clients that stop reading (`stall`).
 //!
 //! ```text
 //! Rendition::apply ─ send_replace(Position) ─► watch ─► blocked requests (blocking::wait_until)

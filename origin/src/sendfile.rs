@@ -9,9 +9,11 @@
 //! hyper sees an ordinary (possibly short) write, so its framing is unchanged. Any other
 //! write, and every write under TLS (ciphertext is never in a segment), is a plain write.
 
+use std::fs::File;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
@@ -42,17 +44,7 @@ impl SendfileStream {
     pub fn new(tcp: TcpStream) -> Self {
         SendfileStream { tcp }
     }
-}
 
-/// The sealed segment a buffer lies in, if it is large enough to be worth a `sendfile`.
-fn sealed(buf: &[u8]) -> Option<(std::sync::Arc<std::fs::File>, u64)> {
-    if buf.len() < MIN {
-        return None;
-    }
-    packager::store::sealed::locate(buf)
-}
-
-impl SendfileStream {
     /// Runs one non-blocking socket operation once the socket is writable (tokio's readiness
     /// protocol: a WouldBlock clears the readiness and waits again).
     fn poll_op(
@@ -72,7 +64,7 @@ impl SendfileStream {
     fn poll_sendfile(
         &self,
         cx: &mut Context<'_>,
-        (file, offset): (std::sync::Arc<std::fs::File>, u64),
+        (file, offset): (Arc<File>, u64),
         len: usize,
     ) -> Poll<io::Result<usize>> {
         self.poll_op(cx, |tcp| {
@@ -82,6 +74,14 @@ impl SendfileStream {
             Ok(n)
         })
     }
+}
+
+/// The sealed segment a buffer lies in, if it is large enough to be worth a `sendfile`.
+fn sealed(buf: &[u8]) -> Option<(Arc<File>, u64)> {
+    if buf.len() < MIN {
+        return None;
+    }
+    packager::store::sealed::locate(buf)
 }
 
 impl AsyncRead for SendfileStream {
@@ -120,12 +120,15 @@ impl AsyncWrite for SendfileStream {
             return Poll::Ready(Ok(0));
         };
         let bufs = &bufs[first..];
-        if let Some(at) = sealed(&bufs[0]) {
-            return this.poll_sendfile(cx, at, bufs[0].len());
-        }
-        match bufs.iter().position(|b| sealed(b).is_some()) {
+        // One lookup per buffer: the first that lies in a sealed segment, if any.
+        let found = bufs
+            .iter()
+            .enumerate()
+            .find_map(|(i, b)| sealed(b).map(|at| (i, at)));
+        match found {
             None => Pin::new(&mut this.tcp).poll_write_vectored(cx, bufs),
-            Some(end) => this.poll_op(cx, |tcp| {
+            Some((0, at)) => this.poll_sendfile(cx, at, bufs[0].len()),
+            Some((end, _)) => this.poll_op(cx, |tcp| {
                 use rustix::net::{sendmsg, SendAncillaryBuffer, SendFlags};
                 let flags = SendFlags::MORE | SendFlags::NOSIGNAL;
                 Ok(sendmsg(

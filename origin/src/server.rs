@@ -571,7 +571,7 @@ async fn media(
 fn playlist_reply(r: &cache::Rendered, cache: CacheControl, gzip: bool) -> Reply {
     let mut reply = Reply::new(cache, headers::PLAYLIST, vec![r.body.clone()]);
     reply.etag = r.etag.clone();
-    reply.modified = r.last_modified.clone().map(|h| (r.modified, h));
+    reply.modified = r.modified.clone();
     reply.gzip = gzip;
     // B.1 / §6.2.1: playlists go gzip-compressed when the client accepts it, so caches must
     // key on Accept-Encoding.
@@ -617,7 +617,10 @@ fn media_reply(
         Some(range) => {
             let (first, last) = range
                 .resolve(len)
-                .ok_or(Error::RangeNotSatisfiable { len })?;
+                .ok_or_else(|| Error::RangeNotSatisfiable {
+                    what: req.uri().path().to_owned(),
+                    len,
+                })?;
             partial_reply(&parts, first, last, &len.to_string())
         }
         None => {
@@ -681,8 +684,8 @@ async fn part_route(
 ) -> Result<Reply, Error> {
     let (s, r) = find(sh, stream, rendition, epoch)?;
     let stem = format!("\"{epoch}-{msn}.{part}");
-    if let Some(b) = r.part(msn, part) {
-        return media_reply(req, vec![b], stem, r.part_end_ms(msn, part), dump);
+    if let Some(p) = r.part(msn, part) {
+        return media_reply(req, vec![p.bytes], stem, p.end_ms, dump);
     }
     let not_found = || Error::NotFound(format!("{stream}/{rendition}: no part {msn}.{part}"));
     let pos = r.position();
@@ -715,7 +718,7 @@ async fn part_route(
         Outcome::Ready(p) => {
             let b = r.part(msn, part).ok_or_else(not_found)?;
             sh.metrics.wake(PublishClock::observe(&cell, &p));
-            media_reply(req, vec![b], stem, r.part_end_ms(msn, part), false)
+            media_reply(req, vec![b.bytes], stem, b.end_ms, false)
         }
         Outcome::Timeout => Err(Error::Timeout {
             rendition: rendition.to_owned(),
@@ -762,32 +765,18 @@ async fn segment_route(
         Some(ByteRange::From { first, last }) if first <= have => {
             (first, last, StatusCode::PARTIAL_CONTENT)
         }
-        Some(_) => return Err(Error::RangeNotSatisfiable { len: have }),
+        Some(_) => {
+            return Err(Error::RangeNotSatisfiable {
+                what: req.uri().path().to_owned(),
+                len: have,
+            })
+        }
     };
     if let (Some(seg), Some(l)) = (&seg, last) {
         if l < have {
             // Every byte asked for exists (a listed EXT-X-PART BYTERANGE, as hls.js asks for it):
             // answer now, with its length; the final length is not known yet.
             return Ok(partial_reply(&seg.chunks, first, l, "*"));
-        }
-    }
-    if first >= have {
-        // Nothing to send yet. rfc8216bis §6.2.6: no byte before its part is whole, so no
-        // answer either until the next part is: a hint at the end of a segment whose close
-        // is not yet known names a range that the close then makes empty, and that is a 416
-        // naming the final length (a CDN keeps it a second), not a 206 of no bytes.
-        wait_for_part(
-            sh,
-            &s,
-            &r,
-            msn,
-            seg.as_ref().map_or(0, |g| g.chunks.len()),
-            rendition,
-        )
-        .await?;
-        let now = r.segment(msn).map_or(0, |g| g.len());
-        if now <= first {
-            return Err(Error::RangeNotSatisfiable { len: now });
         }
     }
     // RFC 9110 §15.3.7 / §14.4: a bounded range still to come names itself too, `bytes A-B/*`.
@@ -804,7 +793,28 @@ async fn segment_route(
         limit: blocking::deadline(s.settings().target_duration),
         metrics: Arc::clone(&sh.metrics),
     };
-    let body = StreamBody::new(stream::unfold(feed, Feed::next));
+    // rfc8216bis §6.2.6: no byte of a part before all of it can go, so not even the head goes
+    // out before the range's first part is whole: the feed is asked for it first. A hint at a
+    // segment's end (its close not yet known) names a range the close then leaves empty: that
+    // is a 416 naming the final length (kept a second by a CDN), not a 206 of no bytes.
+    let (head, feed) = match feed.next().await {
+        Some((Ok(frame), feed)) => (frame, feed),
+        Some((Err(e), _)) => {
+            return Err(Error::Unavailable(format!(
+                "{stream}/{rendition}: segment {msn}: {e}"
+            )))
+        }
+        None => {
+            return Err(Error::RangeNotSatisfiable {
+                what: req.uri().path().to_owned(),
+                len: r.segment(msn).map_or(0, |g| g.len()),
+            })
+        }
+    };
+    let body = StreamBody::new(futures_util::StreamExt::chain(
+        stream::once(std::future::ready(Ok::<_, io::Error>(head))),
+        stream::unfold(feed, Feed::next),
+    ));
     // A range that ends where the segment will end (none given, or RFC 8673's very large last
     // byte, `bytes N-9007199254740991`, which is echoed in the Content-Range as RFC 8673 §2.2
     // asks) describes no fixed bytes: stored by no cache.
@@ -824,34 +834,6 @@ async fn segment_route(
     reply.content_range = content_range;
     reply.body = ReplyBody::Stream(BodyExt::boxed(body));
     Ok(reply)
-}
-
-/// Waits until segment `msn` has more than `parts` parts or is closed (or the rendition ends).
-async fn wait_for_part(
-    sh: &Shared,
-    s: &Stream,
-    r: &Arc<Rendition>,
-    msn: u64,
-    parts: usize,
-    rendition: &str,
-) -> Result<(), Error> {
-    let _g = WaitGuard::new(&sh.metrics);
-    let mut rx = r.subscribe();
-    let mut sd = sh.shutdown.clone();
-    let limit = blocking::deadline(s.settings().target_duration);
-    let more = |p: &Position| {
-        p.closed
-            || p.msn > msn
-            || (p.msn == msn && (p.complete || p.part.is_some_and(|x| x as usize >= parts)))
-    };
-    match blocking::wait_until(&mut rx, &mut sd, limit, more).await {
-        Outcome::Ready(_) => Ok(()),
-        Outcome::Timeout => Err(Error::Timeout {
-            rendition: rendition.to_owned(),
-            waited_ms: limit.as_millis() as u64,
-        }),
-        Outcome::Shutdown => Err(Error::Unavailable(format!("{rendition}: shutting down"))),
-    }
 }
 
 /// State of one streamed open segment.
@@ -876,7 +858,7 @@ impl Feed {
             // Mark the current value seen before looking, so a part applied after the look
             // still wakes the wait below (the store publishes after it stores).
             let seen = *self.rx.borrow_and_update();
-            if let Some(mut b) = self.r.part(self.msn, self.idx) {
+            if let Some(mut b) = self.r.part(self.msn, self.idx).map(|p| p.bytes) {
                 self.idx += 1;
                 let cut = self.skip.min(b.len() as u64);
                 self.skip -= cut;
@@ -990,11 +972,9 @@ fn not_modified(reply: &Reply, h: &HeaderMap) -> bool {
         return false;
     }
     let field = |name| h.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
-    if let Some(inm) = h.get(header::IF_NONE_MATCH) {
+    if h.contains_key(header::IF_NONE_MATCH) {
         let etag = reply.etag.as_ref().and_then(|e| e.to_str().ok());
-        return inm
-            .to_str()
-            .ok()
+        return field(header::IF_NONE_MATCH)
             .zip(etag)
             .is_some_and(|(inm, etag)| etag_matches(inm, etag));
     }
@@ -1075,7 +1055,7 @@ fn error_response(e: &Error) -> Response<Body> {
     );
     headers::set_cache(h, CacheControl::ShortError);
     // RFC 9110 §15.5.17: a 416 names the current length (`bytes */LEN`).
-    if let Error::RangeNotSatisfiable { len } = e {
+    if let Error::RangeNotSatisfiable { len, .. } = e {
         if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
             h.insert(header::CONTENT_RANGE, v);
         }

@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::cert::self_signed;
+
 use std::process::Command;
 
 use origin::{Origin, OriginOptions};
@@ -68,19 +70,6 @@ async fn https_serves_http2_and_http1_by_alpn() {
         String::from_utf8_lossy(&out.stderr)
     );
     server.shutdown().await;
-}
-
-/// A self-signed pair for 127.0.0.1 in `dir`: (cert path, key path).
-fn self_signed(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
-    let (c, k) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&c, cert.pem()).unwrap();
-    std::fs::write(&k, key.serialize_pem()).unwrap();
-    (c, k)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

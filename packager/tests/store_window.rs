@@ -97,7 +97,7 @@ fn window_slides_and_segment_is_its_parts() {
     let seg = r.segment(4).unwrap();
     let joined: Vec<u8> = seg.chunks.iter().flat_map(|b| b.iter().copied()).collect();
     let expected: Vec<u8> = (0..6)
-        .flat_map(|i| r.part(4, i).unwrap().to_vec())
+        .flat_map(|i| r.part(4, i).unwrap().bytes.to_vec())
         .collect();
     assert_eq!(joined, expected);
     assert!(seg.complete);
@@ -109,7 +109,7 @@ fn window_slides_and_segment_is_its_parts() {
     assert!(!open.complete);
     assert_eq!(
         open.chunks,
-        vec![r.part(5, 0).unwrap()],
+        vec![r.part(5, 0).unwrap().bytes],
         "an open segment is its parts only"
     );
     assert!((m.segments[0].duration - 2.0).abs() < 1e-9);
@@ -159,8 +159,8 @@ fn byterange_parts_address_the_segment() {
     r.apply(part(0, 1, false));
     let m = r.playlist_model();
     let parts = &m.segments[0].parts;
-    let l0 = r.part(0, 0).unwrap().len() as u64;
-    let l1 = r.part(0, 1).unwrap().len() as u64;
+    let l0 = r.part(0, 0).unwrap().bytes.len() as u64;
+    let l1 = r.part(0, 1).unwrap().bytes.len() as u64;
     assert_eq!(parts[0].uri, "1700000000/0.m4s");
     assert_eq!(parts[0].byterange, Some((l0, 0)));
     assert_eq!(parts[1].byterange, Some((l1, l0)));
@@ -201,7 +201,7 @@ fn disk_copy_resumes_window_with_discontinuity() {
     let m = r.playlist_model();
     assert_eq!(m.media_sequence, 2);
     assert_eq!(m.segments.len(), 4);
-    assert_eq!(r.part(5, 3).unwrap(), Bytes::from("part-5-3-"));
+    assert_eq!(r.part(5, 3).unwrap().bytes, Bytes::from("part-5-3-"));
     assert_eq!(r.init(0).unwrap(), Bytes::from("init-0"));
     let resumed = r.segment(5).unwrap();
     assert_eq!(resumed.chunks.len(), 1, "a resumed segment is one buffer");

@@ -2,6 +2,8 @@
 //! 127.0.0.1:0, and a raw HTTP/1.1 client (so tests see exactly which bytes arrive when).
 #![allow(dead_code)]
 
+pub mod cert;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;

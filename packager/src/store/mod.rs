@@ -13,6 +13,6 @@ mod stream;
 mod window;
 
 pub use disk::{write_atomic, DiskError, RenditionDir};
-pub use rendition::{Rendition, RenditionInfo, RenditionKind, SegmentBytes};
+pub use rendition::{PartBytes, Rendition, RenditionInfo, RenditionKind, SegmentBytes};
 pub use stream::{Store, Stream, StreamSettings};
 pub use window::{PartEntry, SegmentEntry};

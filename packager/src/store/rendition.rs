@@ -45,6 +45,15 @@ pub struct RenditionInfo {
     pub nominal_bitrate: u64,
 }
 
+/// A part's bytes (shared, never copied).
+#[derive(Debug, Clone)]
+pub struct PartBytes {
+    /// moof+mdat.
+    pub bytes: Bytes,
+    /// Wall clock at its end, Unix ms (see [`SegmentEntry::part_end_ms`]).
+    pub end_ms: Option<i64>,
+}
+
 /// A segment's bytes as a list of chunks (concatenate to get the segment; nothing copied).
 #[derive(Debug, Clone)]
 pub struct SegmentBytes {
@@ -342,18 +351,15 @@ impl Rendition {
         self.lock().inits.get(&id).cloned()
     }
 
-    /// A part's bytes.
-    pub fn part(&self, msn: u64, index: u32) -> Option<Bytes> {
+    /// A part's bytes, and when its last sample was captured: one lookup.
+    pub fn part(&self, msn: u64, index: u32) -> Option<PartBytes> {
         let w = self.lock();
-        w.segment(msn)?
-            .parts
-            .get(index as usize)
-            .map(|p| p.bytes.clone())
-    }
-
-    /// Wall clock at the end of a part, Unix ms (see [`SegmentEntry::part_end_ms`]).
-    pub fn part_end_ms(&self, msn: u64, index: u32) -> Option<i64> {
-        self.lock().segment(msn)?.part_end_ms(index as usize)
+        let seg = w.segment(msn)?;
+        let p = seg.parts.get(index as usize)?;
+        Some(PartBytes {
+            bytes: p.bytes.clone(),
+            end_ms: seg.part_end_ms(index as usize),
+        })
     }
 
     /// A segment's bytes (its parts), open or complete.

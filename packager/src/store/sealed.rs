@@ -14,7 +14,8 @@ use std::sync::{Arc, OnceLock, RwLock};
 
 use bytes::Bytes;
 
-/// A sealed segment's file (shared with every slice's lookup) and its mapping.
+/// The owner of a sealed segment's `Bytes`: its mapping. Dropped with the last slice, it takes
+/// the segment out of the lookup table (which holds the file).
 struct Sealed {
     map: memmap2::Mmap,
 }
@@ -101,7 +102,7 @@ mod tests {
         let mut back = vec![0u8; part.len()];
         file.read_exact_at(&mut back, off).unwrap();
         assert_eq!(back, part.to_vec());
-        // Heap bytes, and a slice that runs past the segment, are not located.
+        // Heap bytes are not located.
         assert!(locate(&a).is_none());
     }
 
