@@ -61,6 +61,21 @@ fn get(url: &str) -> (u16, Vec<u8>, String) {
     (status, raw[split..].to_vec(), head)
 }
 
+/// The URI of the playlist's EXT-X-PRELOAD-HINT, if any.
+fn hint_uri(playlist: &str) -> Option<String> {
+    let hint = playlist
+        .lines()
+        .find(|l| l.starts_with("#EXT-X-PRELOAD-HINT"))?;
+    Some(hint.split("URI=\"").nth(1)?.split('"').next()?.to_owned())
+}
+
+/// `(msn, part)` of a part URI `{epoch}/{msn}.{part}.m4s`.
+fn part_of(uri: &str) -> (String, String) {
+    let stem = uri.rsplit('/').next().unwrap().trim_end_matches(".m4s");
+    let (msn, part) = stem.split_once('.').unwrap();
+    (msn.to_owned(), part.to_owned())
+}
+
 #[test]
 fn test_pattern_ladder_is_served_blocking_and_decodable() {
     let config = Config::from_toml_str(CONFIG, "test").unwrap();
@@ -103,26 +118,8 @@ fn test_pattern_ladder_is_served_blocking_and_decodable() {
     // A blocking reload for the next part is answered once that part exists (§6.2.5.2).
     let (_, body, _) = get(&format!("{base}/180p/index.m3u8"));
     let text = String::from_utf8_lossy(&body).to_string();
-    let hint = text
-        .lines()
-        .find(|l| l.starts_with("#EXT-X-PRELOAD-HINT"))
-        .expect("hint")
-        .to_owned();
-    let uri = hint
-        .split("URI=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
-    let stem = uri
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .trim_end_matches(".m4s")
-        .to_owned();
-    let (msn, part) = stem.split_once('.').unwrap();
+    let uri = hint_uri(&text).expect("hint");
+    let (msn, part) = part_of(&uri);
     let started = std::time::Instant::now();
     let (status, body, head) = get(&format!(
         "{base}/180p/index.m3u8?_HLS_msn={msn}&_HLS_part={part}"
@@ -201,4 +198,74 @@ fn test_pattern_ladder_is_served_blocking_and_decodable() {
     // Stopping ends the playlist (ENDLIST, no preload hint).
     let m = stream.media_playlist(stream.rendition("180p").unwrap());
     assert!(m.ended && m.preload_hint.is_none());
+}
+
+/// rfc8216bis §4.4.5.3: the URI of a preload hint MUST be the one of the part or segment
+/// subsequently added. A player that follows the hints the way LL-HLS clients do (request the
+/// hinted part, held until it is complete; then reload for it) over several segment boundaries
+/// of the real live pipeline: every hinted part it asks for is delivered, video and audio alike.
+/// A video segment that closed only when the next key frame arrived showed, for a frame, a
+/// hint for a part after its last that never came (a 404).
+#[test]
+fn every_preload_hint_names_a_part_that_comes() {
+    let config = Config::from_toml_str(CONFIG, "test").unwrap();
+    let running = live::start(&config.streams[0], &Options::default()).unwrap();
+    let store = Store::new();
+    store.insert(running.stream.clone());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt
+        .block_on(origin::Origin::bind(
+            "127.0.0.1:0".parse().unwrap(),
+            store,
+            origin::OriginOptions::default(),
+        ))
+        .unwrap();
+    let base = format!("http://{}/t", server.local_addr());
+    let follow = |rendition: &str| {
+        let url = format!("{base}/{rendition}/index.m3u8");
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let mut playlist = loop {
+            let (status, body, _) = get(&url);
+            let text = String::from_utf8_lossy(&body).to_string();
+            if status == 200 && hint_uri(&text).is_some() {
+                break text;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{rendition}: no playlist: {text}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut hinted = Vec::new();
+        // Half-second parts of one-second segments: 14 parts cross about 7 segment boundaries.
+        for _ in 0..14 {
+            let uri =
+                hint_uri(&playlist).unwrap_or_else(|| panic!("{rendition}: no hint: {playlist}"));
+            let (status, body, _) = get(&format!("{base}/{rendition}/{uri}"));
+            assert_eq!(
+                status,
+                200,
+                "{rendition}: hinted {uri} after {hinted:?}: {}",
+                String::from_utf8_lossy(&body)
+            );
+            let (msn, part) = part_of(&uri);
+            let (status, body, _) = get(&format!("{url}?_HLS_msn={msn}&_HLS_part={part}"));
+            playlist = String::from_utf8_lossy(&body).to_string();
+            assert_eq!(status, 200, "{rendition}: {playlist}");
+            assert!(
+                playlist.contains(&format!("URI=\"{uri}\"")),
+                "{rendition}: {uri} not listed: {playlist}"
+            );
+            hinted.push(uri);
+        }
+        // The hints crossed segment boundaries: some named a segment's first part.
+        let firsts = hinted.iter().filter(|u| part_of(u).1 == "0").count();
+        assert!(firsts >= 3, "{rendition}: {hinted:?}");
+    };
+    std::thread::scope(|s| {
+        s.spawn(|| follow("180p"));
+        s.spawn(|| follow("audio"));
+    });
+    rt.block_on(server.shutdown());
+    running.stop().unwrap();
 }

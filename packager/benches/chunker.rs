@@ -46,6 +46,7 @@ fn samples() -> Vec<EncodedSample> {
                 sync,
                 data: Bytes::from(data),
                 wallclock_ms: None,
+                next_sync: false,
             }
         })
         .collect()

@@ -286,11 +286,10 @@ pub fn package(
 }
 
 fn drain(chunker: &mut Chunker, stream: &Stream, rendition: &Rendition, write_playlists: bool) {
-    let mut published = false;
-    while let Some(ev) = chunker.pull() {
-        published |= !matches!(ev, Event::InitReady(_));
-        rendition.apply(ev);
-    }
+    let events: Vec<Event> = std::iter::from_fn(|| chunker.pull()).collect();
+    let published = events.iter().any(|ev| !matches!(ev, Event::InitReady(_)));
+    // One push's events at once: a part and its segment's close are published together.
+    rendition.apply_all(events);
     if published && write_playlists {
         rendition.write_playlist(&stream.media_playlist(rendition).render(Skip::No));
     }

@@ -412,19 +412,27 @@ fn video_at_59_94_fps_is_spread_evenly() {
 /// rfc8216bis §4.4.5.3: a preload hint's URI MUST be the one later added. An audio segment is
 /// complete once its last sample is in (the next sample, a sync sample like every audio one,
 /// opens the next segment), so it closes then, and the playlist hints the next segment's first
-/// part instead of a part after this segment's last that would never come. Video waits for its
-/// next sample: only that shows whether it is a sync sample.
+/// part instead of a part after this segment's last that would never come. Video closes the same
+/// way when the encoder says the next sample is a sync sample (`next_sync`, known to an encoder
+/// that holds one packet); without that it waits for its next sample, which shows it.
 #[test]
-fn an_audio_segment_closes_with_its_last_sample() {
-    for (track, durations, gop, audio) in [
-        (aac_track(48000), &[1024u32][..], 1, true),
-        (avc_track(90000), &[3000u32][..], 60, false),
+fn a_segment_closes_with_its_last_sample_when_the_next_is_known_sync() {
+    for (track, durations, gop, early, announce) in [
+        (aac_track(48000), &[1024u32][..], 1, true, false),
+        (avc_track(90000), &[3000u32][..], 60, true, true),
+        (avc_track(90000), &[3000u32][..], 60, false, false),
     ] {
         let mut c = Chunker::new(ChunkerConfig::default());
         c.set_track(track).unwrap();
         let mut out = Output::default();
         let mut closed_at = Vec::new();
-        for (i, s) in samples(400, durations, gop, 0, 100).into_iter().enumerate() {
+        let mut input = samples(400, durations, gop, 0, 100);
+        if announce {
+            for i in 1..input.len() {
+                input[i - 1].next_sync = input[i].sync;
+            }
+        }
+        for (i, s) in input.into_iter().enumerate() {
             c.push(s).unwrap();
             let before = out.segments.len();
             drain(&mut c, &mut out);
@@ -439,8 +447,8 @@ fn an_audio_segment_closes_with_its_last_sample() {
             let seg = &out.segments[k];
             in_segments += seg.duration / u64::from(durations[0]);
             let pushed = i as u64 + 1;
-            if audio {
-                assert_eq!(pushed, in_segments, "audio segment {k} closed late");
+            if early {
+                assert_eq!(pushed, in_segments, "segment {k} closed late");
             } else {
                 assert_eq!(
                     pushed,
@@ -450,4 +458,39 @@ fn an_audio_segment_closes_with_its_last_sample() {
             }
         }
     }
+}
+
+/// Closing early on `next_sync` changes when a video segment closes, never where: the same
+/// segments, with the same parts and bytes, as closing when the sync sample arrives.
+#[test]
+fn next_sync_does_not_move_segment_boundaries() {
+    let run = |announce: bool| {
+        let mut c = Chunker::new(ChunkerConfig::default());
+        c.set_track(avc_track(90000)).unwrap();
+        let mut out = Output::default();
+        // 29.97 fps, a key frame every 60 frames: boundaries near, not on, the 2 s grid.
+        let mut input = samples(600, &[3003u32], 60, 0, 100);
+        if announce {
+            for i in 1..input.len() {
+                input[i - 1].next_sync = input[i].sync;
+            }
+        }
+        for s in input {
+            c.push(s).unwrap();
+            drain(&mut c, &mut out);
+        }
+        c.finish().unwrap();
+        drain(&mut c, &mut out);
+        out
+    };
+    let (late, early) = (run(false), run(true));
+    assert!(late.segments.len() >= 9, "{:?}", late.segments);
+    assert_eq!(late.segments, early.segments);
+    let bytes = |o: &Output| -> Vec<_> {
+        o.parts
+            .iter()
+            .map(|p| (p.msn, p.index, p.bytes.clone()))
+            .collect()
+    };
+    assert_eq!(bytes(&late), bytes(&early));
 }

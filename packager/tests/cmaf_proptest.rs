@@ -52,7 +52,9 @@ proptest! {
         let mut events = Vec::new();
         // (dts of each accepted sample, duration) in order, to check parts against.
         let mut accepted: Vec<(i64, u32, bool)> = Vec::new();
-        for st in steps {
+        for (i, st) in steps.iter().cloned().enumerate() {
+            // What an encoder holding one packet would say: whether the next sample is sync.
+            let next_sync = matches!(steps.get(i + 1), Some(Step::Sample { sync: true, .. }));
             match st {
                 Step::Sample { gap, duration, sync, cto, size } => {
                     let s = EncodedSample {
@@ -62,6 +64,7 @@ proptest! {
                         sync,
                         data: Bytes::from(vec![7u8; size]),
                         wallclock_ms: None,
+                        next_sync,
                     };
                     let this = s.dts;
                     if c.push(s).is_ok() {

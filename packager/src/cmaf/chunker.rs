@@ -170,7 +170,9 @@ struct OpenSegment {
 /// 2. [`push`](Self::push) each sample in decode order, then drain [`pull`](Self::pull) until
 ///    `None`. A part is queued as soon as it is known complete: when the next sample of the
 ///    same duration would overrun the part target, the part is cut right after this sample,
-///    without waiting for the next one.
+///    without waiting for the next one. Likewise a segment is closed with its last sample when
+///    the next one is known to be the sync sample that opens the next segment (every audio
+///    sample; a video sample with [`EncodedSample::next_sync`]).
 /// 3. [`finish`](Self::finish) at end of stream flushes the open part and segment.
 ///
 /// On error the sample is dropped and the chunker stays usable.
@@ -205,6 +207,9 @@ pub struct Chunker {
     /// exactly 2 s) keeps the same MSN as the video rungs at the same time, which rendition
     /// reports and players switching renditions rely on (rfc8216bis §4.4.5.4, §6.2.4).
     grid_origin: i64,
+    /// The grid point of a segment closed with its last sample, before the sync sample that
+    /// opens the next one arrived (audio, or `EncodedSample::next_sync`).
+    closed_end_at: Option<i64>,
     /// A discontinuity was declared and the next segment opens it.
     pending_discontinuity: bool,
     /// Any sample was accepted under the current init.
@@ -232,6 +237,7 @@ impl Chunker {
             last_dts: None,
             shift: 0,
             grid_origin: 0,
+            closed_end_at: None,
             pending_discontinuity: false,
             used_init: false,
             started: false,
@@ -351,10 +357,19 @@ impl Chunker {
         if self.segment.is_none() || self.pending_discontinuity {
             if starts_timeline || self.pending_discontinuity {
                 self.grid_origin = dts;
+                self.closed_end_at = None;
             }
             let target = self.segment_target.max(1) as i64;
             let k = (dts.saturating_add(lead) - self.grid_origin).max(0) / target + 1;
-            let end_at = self.grid_origin.saturating_add(k.saturating_mul(target));
+            let mut end_at = self.grid_origin.saturating_add(k.saturating_mul(target));
+            // A segment closed ahead of this sample (see `closed_end_at`) was closed at its grid
+            // point on the previous sample's duration; should this sample's lead fall short of
+            // it, the new segment still ends at a later grid point, never the same one.
+            if let Some(closed) = self.closed_end_at.take() {
+                if end_at <= closed {
+                    end_at = closed.saturating_add(target);
+                }
+            }
             self.started = true;
             self.segment = Some(OpenSegment {
                 msn: self.next_msn,
@@ -385,16 +400,17 @@ impl Chunker {
         if full || (dts - first) as u64 + 2 * duration as u64 > self.part_target {
             self.close_part(None);
         }
-        // An audio track's next sample is a sync sample too, so when that sample would open the
-        // next segment, this one is complete now. Closing it here, not when that sample arrives,
-        // keeps the preload hint right: rfc8216bis §4.4.5.3, the hinted URI MUST be the one
-        // later added, i.e. the next segment's first part, not a part after this segment's last
-        // that never comes. (Video closes at its next sync sample, which only its arrival shows.)
-        if self.is_audio() {
+        // When the next sample is known to be a sync sample (every audio sample is one; a video
+        // encoder says so with `next_sync`) and it would open the next segment, this segment is
+        // complete now. Closing it here, not when that sample arrives, keeps the preload hint
+        // right: rfc8216bis §4.4.5.3, the hinted URI MUST be the one later added, i.e. the next
+        // segment's first part, not a part after this segment's last that never comes.
+        if self.is_audio() || s.next_sync {
             if let Some(seg) = &self.segment {
                 let next = dts.saturating_add(i64::from(duration));
                 if next.saturating_add(self.lead(duration)) >= seg.end_at {
-                    self.close_segment(None);
+                    self.closed_end_at = Some(seg.end_at);
+                    self.close_segment(Some(next));
                 }
             }
         }

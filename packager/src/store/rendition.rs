@@ -182,62 +182,84 @@ impl Rendition {
     /// Applies one chunker event: stores bytes, slides the window, then (after the lock is
     /// dropped) publishes the new position — gohlslib's "broadcast after unlock".
     pub fn apply(&self, event: Event) {
-        let disk = self.disk.is_some();
-        let (new_position, work) = {
+        self.apply_all(std::iter::once(event));
+    }
+
+    /// Applies the events of one chunker push together: all under one lock, then one new
+    /// position. A part and the close of its segment (the chunker queues both when it knows
+    /// the next sample opens the next segment) are never seen apart, so no playlist rendered
+    /// between them hints a part after the segment's last (rfc8216bis §4.4.5.3).
+    pub fn apply_all(&self, events: impl IntoIterator<Item = Event>) {
+        let mut position = None;
+        let mut work = Vec::new();
+        {
             let mut w = self.lock();
-            match event {
-                Event::InitReady(init) => {
-                    let work = disk.then(|| DiskWork::Init(init.id, init.bytes.clone()));
-                    self.apply_init(&mut w, init);
-                    (None, work)
-                }
-                Event::PartReady(part) => {
-                    if let Some(wall) = part.wallclock_ms {
-                        let end =
-                            wall + (part.duration as i64 * 1000) / i64::from(part.timescale.max(1));
-                        let now = std::time::SystemTime::now()
-                            .duration_since(std::time::UNIX_EPOCH)
-                            .map_or(0, |d| d.as_millis() as i64);
-                        self.lag_ms
-                            .store(now - end, std::sync::atomic::Ordering::Relaxed);
-                    }
-                    let work = disk
-                        .then(|| DiskWork::Part(part.msn, part.index as usize, part.bytes.clone()));
-                    (Some(self.apply_part(&mut w, part)), work)
-                }
-                Event::SegmentClosed(info) => {
-                    let closed = self.apply_close(&mut w, info);
-                    match closed {
-                        Some((p, seg, evicted)) => {
-                            let work = self
-                                .disk
-                                .as_ref()
-                                .map(|dir| DiskWork::Segment(seg, dir.manifest_text(&w), evicted));
-                            (Some(p), work)
-                        }
-                        None => (None, None),
-                    }
-                }
+            for event in events {
+                let (p, job) = self.apply_locked(&mut w, event);
+                position = p.or(position);
+                work.extend(job);
             }
-        };
-        if let Some(p) = new_position {
+        }
+        if let Some(p) = position {
             self.position.send_replace(p);
         }
-        if let (Some(dir), Some(work)) = (&self.disk, work) {
-            let result = match work {
-                DiskWork::Init(id, bytes) => dir.write_init(id, &bytes),
-                DiskWork::Part(msn, index, bytes) => dir.write_part(msn, index, &bytes),
-                DiskWork::Segment(seg, manifest, evicted) => {
-                    evicted.iter().for_each(|s| dir.remove_segment(s));
-                    dir.write_segment(&seg)
-                        .and(manifest.and_then(|text| dir.write_manifest(&text)))
-                }
-            };
-            if let Err(e) = result {
-                // The in-memory window is the source of truth; a failed disk copy is logged,
-                // not fatal, so that viewers keep being served.
-                tracing::warn!(rendition = %self.info.name, error = %e, "disk copy failed");
+        for job in work {
+            self.write_disk(job);
+        }
+    }
+
+    /// One event under the lock: the position it publishes, and its disk copy, if any.
+    fn apply_locked(&self, w: &mut Window, event: Event) -> (Option<Position>, Option<DiskWork>) {
+        let disk = self.disk.is_some();
+        match event {
+            Event::InitReady(init) => {
+                let work = disk.then(|| DiskWork::Init(init.id, init.bytes.clone()));
+                self.apply_init(w, init);
+                (None, work)
             }
+            Event::PartReady(part) => {
+                if let Some(wall) = part.wallclock_ms {
+                    let end =
+                        wall + (part.duration as i64 * 1000) / i64::from(part.timescale.max(1));
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_millis() as i64);
+                    self.lag_ms
+                        .store(now - end, std::sync::atomic::Ordering::Relaxed);
+                }
+                let work =
+                    disk.then(|| DiskWork::Part(part.msn, part.index as usize, part.bytes.clone()));
+                (Some(self.apply_part(w, part)), work)
+            }
+            Event::SegmentClosed(info) => match self.apply_close(w, info) {
+                Some((p, seg, evicted)) => {
+                    let work = self
+                        .disk
+                        .as_ref()
+                        .map(|dir| DiskWork::Segment(seg, dir.manifest_text(w), evicted));
+                    (Some(p), work)
+                }
+                None => (None, None),
+            },
+        }
+    }
+
+    /// Writes one event's disk copy (after the lock is dropped).
+    fn write_disk(&self, work: DiskWork) {
+        let Some(dir) = &self.disk else { return };
+        let result = match work {
+            DiskWork::Init(id, bytes) => dir.write_init(id, &bytes),
+            DiskWork::Part(msn, index, bytes) => dir.write_part(msn, index, &bytes),
+            DiskWork::Segment(seg, manifest, evicted) => {
+                evicted.iter().for_each(|s| dir.remove_segment(s));
+                dir.write_segment(&seg)
+                    .and(manifest.and_then(|text| dir.write_manifest(&text)))
+            }
+        };
+        if let Err(e) = result {
+            // The in-memory window is the source of truth; a failed disk copy is logged,
+            // not fatal, so that viewers keep being served.
+            tracing::warn!(rendition = %self.info.name, error = %e, "disk copy failed");
         }
     }
 

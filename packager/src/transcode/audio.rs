@@ -146,6 +146,7 @@ pub(crate) fn run(mut enc: AudioEncoder, rx: Receiver<Work<AudioWork>>, sink: Si
                 sync: true,
                 data: Bytes::copy_from_slice(data),
                 wallclock_ms: wall,
+                next_sync: true,
             };
             *open &= sink.send(Feed::Sample(sample));
         }

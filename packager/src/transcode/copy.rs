@@ -196,5 +196,6 @@ fn emit(
         sync: key,
         data: Bytes::from(data),
         wallclock_ms: Some(wall_ms),
+        next_sync: false, // set by `Emitter::release`
     }));
 }

@@ -185,7 +185,8 @@ pub(crate) fn open(
     })
 }
 
-/// The output side: hold one packet to learn its duration from the next dts.
+/// The output side: hold one packet to learn its duration from the next dts, and whether the
+/// next one is a key frame.
 pub(crate) struct Emitter {
     pub sink: Sink,
     held: Option<EncodedSample>,
@@ -232,6 +233,7 @@ impl Emitter {
             sync: pkt.is_key(),
             data: Bytes::from(data),
             wallclock_ms: wall,
+            next_sync: false, // set by `Emitter::release`
         };
         self.release(Some(sample));
     }
@@ -242,6 +244,10 @@ impl Emitter {
             held.duration = u32::try_from(if d > 0 { d } else { self.nominal })
                 .unwrap_or(1)
                 .max(1);
+            // The next packet is in hand: when it is a key frame, the chunker can close a
+            // segment with this sample, so that no playlist hints a part after its last
+            // (rfc8216bis §4.4.5.3).
+            held.next_sync = next.as_ref().is_some_and(|n| n.sync);
             if self.disc_at.is_some_and(|at| held.pts >= at) {
                 self.disc_at = None;
                 self.open &= self.sink.send(Feed::Discontinuity);

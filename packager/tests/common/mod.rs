@@ -92,6 +92,7 @@ pub fn demux(path: &Path, want: Want) -> Demuxed {
             sync: packet.is_key(),
             data: Bytes::from(data),
             wallclock_ms: None,
+            next_sync: false,
         });
     }
     // Fill missing durations from the next dts.

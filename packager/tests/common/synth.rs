@@ -67,6 +67,7 @@ pub fn samples(
                 sync: i % gop == 0,
                 data: Bytes::from(data),
                 wallclock_ms: Some(1_700_000_000_000 + i as i64),
+                next_sync: false,
             };
             dts = dts.wrapping_add(d as i64);
             s
