@@ -70,6 +70,30 @@ fn testpattern_ladder_aligned_idrs_and_decodable() {
     assert_eq!(frames, audio.samples.len() as u64);
 }
 
+/// Key frames fall on the segment grid, not a segment after the previous key: at 25 fps a
+/// 1.1 s segment is 27.5 frames, so each key is the first frame at or after k × 1.1 s. Counting
+/// from the previous key made every GOP 28 frames and the keys drifted half a frame a segment
+/// off the grid the chunker cuts audio on (video MSNs one behind audio's within a few minutes
+/// at 29.97 fps).
+#[test]
+fn key_frames_stay_on_the_segment_grid() {
+    let cfg = stream(&format!("segment_target = 1.1\npart_target = 0.5\ninput = {{ url = \"testpattern\", realtime = false, testpattern = {{ width = 320, height = 180, frame_rate = 25 }} }}\n{SMALL_LADDER}"));
+    let out = run(&cfg, frames_in(300));
+    let rungs = video(&out);
+    let keys = sync_pts(rungs[0]);
+    assert!(keys.len() >= 10, "{keys:?}");
+    assert_eq!(keys, sync_pts(rungs[1]), "rungs aligned");
+    let frame = 3600; // 90 kHz ticks at 25 fps
+    for (k, key) in keys.iter().enumerate() {
+        let grid = k as i64 * 99_000;
+        assert_eq!(
+            *key,
+            (grid + frame - 1) / frame * frame,
+            "key {k} off the grid: {keys:?}"
+        );
+    }
+}
+
 #[test]
 fn looped_file_keeps_one_continuous_timeline() {
     let cfg = stream(&format!(

@@ -92,7 +92,7 @@ pub struct Rendition {
     lag_ms: std::sync::atomic::AtomicI64,
 }
 
-/// What `apply` must write to disk once the lock is released.
+/// What `apply_all` must write to disk once the lock is released.
 enum DiskWork {
     Init(u64, Bytes),
     Part(u64, usize, Bytes),

@@ -258,7 +258,8 @@ pub(super) fn start(
         audio_tx,
         timeline: Timeline::new(VIDEO_TIMESCALE, nominal),
         segment_ticks: (cfg.segment_target * f64::from(VIDEO_TIMESCALE)).round() as i64,
-        next_key: None,
+        key_grid: None,
+        next_key: 0,
         clock: None,
         audio_seconds: 0.0,
         // Paced inputs keep their anchor; live ones follow the sender's clock within a bound.
@@ -319,8 +320,11 @@ struct Ingest {
     audio_tx: Option<SyncSender<Work<AudioWork>>>,
     timeline: Timeline,
     segment_ticks: i64,
-    /// Output pts from which the next frame is a key frame; `None`: the next one is.
-    next_key: Option<i64>,
+    /// Origin of the key-frame grid: the pts of the timeline's first key frame; `None`: the
+    /// next frame that may be a key frame is one, and starts the grid.
+    key_grid: Option<i64>,
+    /// Output pts from which the next frame is a key frame: the grid point after the last one.
+    next_key: i64,
     /// Real-time pacing anchor: (instant, output seconds) of the first frame.
     clock: Option<(Instant, f64)>,
     /// Output seconds of audio read so far (paces audio-only inputs).
@@ -374,7 +378,7 @@ impl Ingest {
                         self.broadcast_discontinuity();
                         self.pdt.reset();
                         self.timeline.restart();
-                        self.next_key = None;
+                        self.key_grid = None;
                         self.copy_offset = None;
                         continue;
                     }
@@ -534,9 +538,17 @@ impl Ingest {
             }
             // With a copy rung, boundaries can only be where the input has key frames.
             let boundary_ok = self.copy_tx.is_empty() || frame.is_key();
-            let key = boundary_ok && self.next_key.is_none_or(|at| mapped.pts >= at);
+            let key = boundary_ok && (self.key_grid.is_none() || mapped.pts >= self.next_key);
             if key {
-                self.next_key = Some(mapped.pts + self.segment_ticks);
+                // Key frames fall on a fixed grid (the first frame at or after each multiple of
+                // the segment target from the timeline's first key), the grid the chunker cuts
+                // every rendition on, audio included. Counting from the previous key instead
+                // drifts whenever a segment is not a whole number of frames (29.97 fps, 2 s:
+                // 60 frames = 2.002 s), and after 1,000 segments video MSNs would be one behind
+                // audio's (rfc8216bis §6.2.4, §4.4.5.4: MSNs aligned across renditions).
+                let origin = *self.key_grid.get_or_insert(mapped.pts);
+                let k = (mapped.pts - origin).div_euclid(self.segment_ticks.max(1)) + 1;
+                self.next_key = origin + k * self.segment_ticks.max(1);
             }
             self.pace(mapped.pts as f64 / f64::from(VIDEO_TIMESCALE));
             let work = VideoWork {

@@ -247,7 +247,9 @@ impl Emitter {
             // The next packet is in hand: when it is a key frame, the chunker can close a
             // segment with this sample, so that no playlist hints a part after its last
             // (rfc8216bis §4.4.5.3).
-            held.next_sync = next.as_ref().is_some_and(|n| n.sync);
+            // Only when the chunker will take it (a later dts, some bytes): a key frame it
+            // rejected after an early close would leave the next segment without its start.
+            held.next_sync = d > 0 && next.as_ref().is_some_and(|n| n.sync && !n.data.is_empty());
             if self.disc_at.is_some_and(|at| held.pts >= at) {
                 self.disc_at = None;
                 self.open &= self.sink.send(Feed::Discontinuity);
