@@ -269,3 +269,90 @@ fn every_preload_hint_names_a_part_that_comes() {
     rt.block_on(server.shutdown());
     running.stop().unwrap();
 }
+
+/// The same rule with parts addressed as byte ranges (rfc8216bis §4.4.5.3, §4.4.4.9): a hint's
+/// BYTERANGE-START must be where a part of that segment will begin, never the end of a segment
+/// that is about to close (a range the close leaves empty, a 416). A client reloads for every
+/// part in turn, recording each hint; once the segments are complete, every hinted start lies
+/// inside its segment.
+#[test]
+fn byte_range_hints_never_point_past_a_segment_end() {
+    let toml = CONFIG.replace("name = \"t\"\n", "name = \"t\"\nbyterange_parts = true\n");
+    let config = Config::from_toml_str(&toml, "test").unwrap();
+    let running = live::start(&config.streams[0], &Options::default()).unwrap();
+    let store = Store::new();
+    store.insert(running.stream.clone());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt
+        .block_on(origin::Origin::bind(
+            "127.0.0.1:0".parse().unwrap(),
+            store,
+            origin::OriginOptions::default(),
+        ))
+        .unwrap();
+    let base = format!("http://{}/t", server.local_addr());
+    let follow = |rendition: &str| {
+        let url = format!("{base}/{rendition}/index.m3u8");
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let mut playlist = loop {
+            let (status, body, _) = get(&url);
+            let text = String::from_utf8_lossy(&body).to_string();
+            if status == 200 && hint_uri(&text).is_some() {
+                break text;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{rendition}: no playlist: {text}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut hints: Vec<(String, u64)> = Vec::new();
+        for _ in 0..14 {
+            let uri = hint_uri(&playlist).unwrap();
+            let hint = playlist
+                .lines()
+                .find(|l| l.starts_with("#EXT-X-PRELOAD-HINT"))
+                .unwrap();
+            let start: u64 = hint
+                .split("BYTERANGE-START=")
+                .nth(1)
+                .and_then(|v| v.split(',').next())
+                .map_or(0, |v| v.parse().unwrap());
+            // The hinted part is the next one of its segment: as many as are listed so far.
+            let index = playlist
+                .lines()
+                .filter(|l| l.starts_with("#EXT-X-PART:") && l.contains(&format!("URI=\"{uri}\"")))
+                .count();
+            let msn = uri
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .trim_end_matches(".m4s")
+                .to_owned();
+            hints.push((uri, start));
+            let (status, body, _) = get(&format!("{url}?_HLS_msn={msn}&_HLS_part={index}"));
+            playlist = String::from_utf8_lossy(&body).to_string();
+            assert_eq!(status, 200, "{rendition}: {playlist}");
+        }
+        for (uri, start) in &hints {
+            // A GET of a segment still open streams it to its close: its whole length.
+            let (status, body, _) = get(&format!("{base}/{rendition}/{uri}"));
+            assert_eq!(status, 200, "{rendition}: {uri}");
+            assert!(
+                *start < body.len() as u64,
+                "{rendition}: hint {uri} BYTERANGE-START={start} is not inside the {}-byte segment",
+                body.len()
+            );
+        }
+        assert!(
+            hints.iter().filter(|(_, start)| *start == 0).count() >= 3,
+            "{rendition}: crossed segment boundaries: {hints:?}"
+        );
+    };
+    std::thread::scope(|s| {
+        s.spawn(|| follow("180p"));
+        s.spawn(|| follow("audio"));
+    });
+    rt.block_on(server.shutdown());
+    running.stop().unwrap();
+}
