@@ -61,12 +61,18 @@ fn get(url: &str) -> (u16, Vec<u8>, String) {
     (status, raw[split..].to_vec(), head)
 }
 
-/// The URI of the playlist's EXT-X-PRELOAD-HINT, if any.
-fn hint_uri(playlist: &str) -> Option<String> {
-    let hint = playlist
+/// The playlist's EXT-X-PRELOAD-HINT: its URI and BYTERANGE-START (0 when absent), if any.
+fn hint(playlist: &str) -> Option<(String, u64)> {
+    let line = playlist
         .lines()
         .find(|l| l.starts_with("#EXT-X-PRELOAD-HINT"))?;
-    Some(hint.split("URI=\"").nth(1)?.split('"').next()?.to_owned())
+    let uri = line.split("URI=\"").nth(1)?.split('"').next()?.to_owned();
+    let start = line
+        .split("BYTERANGE-START=")
+        .nth(1)
+        .and_then(|v| v.split(',').next())
+        .map_or(0, |v| v.parse().expect("BYTERANGE-START is a number"));
+    Some((uri, start))
 }
 
 /// `(msn, part)` of a part URI `{epoch}/{msn}.{part}.m4s`.
@@ -76,21 +82,67 @@ fn part_of(uri: &str) -> (String, String) {
     (msn.to_owned(), part.to_owned())
 }
 
+/// One stream running live, as `llhls serve` wires it, behind an origin on 127.0.0.1.
+struct Served {
+    running: live::LiveStream,
+    rt: tokio::runtime::Runtime,
+    server: origin::Origin,
+    /// `http://127.0.0.1:PORT/t`
+    base: String,
+}
+
+impl Served {
+    fn start(toml: &str) -> Served {
+        let config = Config::from_toml_str(toml, "test").unwrap();
+        let running = live::start(&config.streams[0], &Options::default()).unwrap();
+        let store = Store::new();
+        store.insert(running.stream.clone());
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let server = rt
+            .block_on(origin::Origin::bind(
+                "127.0.0.1:0".parse().unwrap(),
+                store,
+                origin::OriginOptions::default(),
+            ))
+            .unwrap();
+        let base = format!("http://{}/t", server.local_addr());
+        Served {
+            running,
+            rt,
+            server,
+            base,
+        }
+    }
+
+    /// The media playlist of `rendition` once it has a preload hint (bounded wait).
+    fn hinted_playlist(&self, rendition: &str) -> String {
+        let url = format!("{}/{rendition}/index.m3u8", self.base);
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let (status, body, _) = get(&url);
+            let text = String::from_utf8_lossy(&body).to_string();
+            if status == 200 && hint(&text).is_some() {
+                return text;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{rendition}: no playlist: {text}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stops the origin, then the stream.
+    fn stop(self) {
+        self.rt.block_on(self.server.shutdown());
+        self.running.stop().unwrap();
+    }
+}
+
 #[test]
 fn test_pattern_ladder_is_served_blocking_and_decodable() {
-    let config = Config::from_toml_str(CONFIG, "test").unwrap();
-    let running = live::start(&config.streams[0], &Options::default()).unwrap();
-    let store = Store::new();
-    store.insert(running.stream.clone());
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = rt
-        .block_on(origin::Origin::bind(
-            "127.0.0.1:0".parse().unwrap(),
-            store,
-            origin::OriginOptions::default(),
-        ))
-        .unwrap();
-    let base = format!("http://{}/t", server.local_addr());
+    let served = Served::start(CONFIG);
+    let (running, base) = (&served.running, &served.base);
 
     // Wait (bounded) for the first complete segment.
     let r = running.stream.rendition("180p").unwrap().clone();
@@ -118,7 +170,7 @@ fn test_pattern_ladder_is_served_blocking_and_decodable() {
     // A blocking reload for the next part is answered once that part exists (§6.2.5.2).
     let (_, body, _) = get(&format!("{base}/180p/index.m3u8"));
     let text = String::from_utf8_lossy(&body).to_string();
-    let uri = hint_uri(&text).expect("hint");
+    let (uri, _) = hint(&text).expect("hint");
     let (msn, part) = part_of(&uri);
     let started = std::time::Instant::now();
     let (status, body, head) = get(&format!(
@@ -182,7 +234,7 @@ fn test_pattern_ladder_is_served_blocking_and_decodable() {
 
     // The transcoder's counters are on /metrics.
     let metrics =
-        String::from_utf8_lossy(&get(&format!("http://{}/metrics", server.local_addr())).1)
+        String::from_utf8_lossy(&get(&format!("http://{}/metrics", served.server.local_addr())).1)
             .to_string();
     for name in [
         "llhls_encoder_lag_seconds{stream=\"t\",rendition=\"180p\"}",
@@ -192,9 +244,8 @@ fn test_pattern_ladder_is_served_blocking_and_decodable() {
         assert!(metrics.contains(name), "{name} missing from /metrics");
     }
 
-    rt.block_on(server.shutdown());
     let stream = running.stream.clone();
-    running.stop().unwrap();
+    served.stop();
     // Stopping ends the playlist (ENDLIST, no preload hint).
     let m = stream.media_playlist(stream.rendition("180p").unwrap());
     assert!(m.ended && m.preload_hint.is_none());
@@ -208,39 +259,17 @@ fn test_pattern_ladder_is_served_blocking_and_decodable() {
 /// hint for a part after its last that never came (a 404).
 #[test]
 fn every_preload_hint_names_a_part_that_comes() {
-    let config = Config::from_toml_str(CONFIG, "test").unwrap();
-    let running = live::start(&config.streams[0], &Options::default()).unwrap();
-    let store = Store::new();
-    store.insert(running.stream.clone());
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = rt
-        .block_on(origin::Origin::bind(
-            "127.0.0.1:0".parse().unwrap(),
-            store,
-            origin::OriginOptions::default(),
-        ))
-        .unwrap();
-    let base = format!("http://{}/t", server.local_addr());
+    let served = Served::start(CONFIG);
+    let base = &served.base;
     let follow = |rendition: &str| {
         let url = format!("{base}/{rendition}/index.m3u8");
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        let mut playlist = loop {
-            let (status, body, _) = get(&url);
-            let text = String::from_utf8_lossy(&body).to_string();
-            if status == 200 && hint_uri(&text).is_some() {
-                break text;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{rendition}: no playlist: {text}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
+        let mut playlist = served.hinted_playlist(rendition);
         let mut hinted = Vec::new();
         // Half-second parts of one-second segments: 14 parts cross about 7 segment boundaries.
         for _ in 0..14 {
-            let uri =
-                hint_uri(&playlist).unwrap_or_else(|| panic!("{rendition}: no hint: {playlist}"));
+            let uri = hint(&playlist)
+                .unwrap_or_else(|| panic!("{rendition}: no hint: {playlist}"))
+                .0;
             let (status, body, _) = get(&format!("{base}/{rendition}/{uri}"));
             assert_eq!(
                 status,
@@ -266,8 +295,7 @@ fn every_preload_hint_names_a_part_that_comes() {
         s.spawn(|| follow("180p"));
         s.spawn(|| follow("audio"));
     });
-    rt.block_on(server.shutdown());
-    running.stop().unwrap();
+    served.stop();
 }
 
 /// The same rule with parts addressed as byte ranges (rfc8216bis §4.4.5.3, §4.4.4.9): a hint's
@@ -277,47 +305,15 @@ fn every_preload_hint_names_a_part_that_comes() {
 /// inside its segment.
 #[test]
 fn byte_range_hints_never_point_past_a_segment_end() {
-    let toml = CONFIG.replace("name = \"t\"\n", "name = \"t\"\nbyterange_parts = true\n");
-    let config = Config::from_toml_str(&toml, "test").unwrap();
-    let running = live::start(&config.streams[0], &Options::default()).unwrap();
-    let store = Store::new();
-    store.insert(running.stream.clone());
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = rt
-        .block_on(origin::Origin::bind(
-            "127.0.0.1:0".parse().unwrap(),
-            store,
-            origin::OriginOptions::default(),
-        ))
-        .unwrap();
-    let base = format!("http://{}/t", server.local_addr());
+    let served =
+        Served::start(&CONFIG.replace("name = \"t\"\n", "name = \"t\"\nbyterange_parts = true\n"));
+    let base = &served.base;
     let follow = |rendition: &str| {
         let url = format!("{base}/{rendition}/index.m3u8");
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        let mut playlist = loop {
-            let (status, body, _) = get(&url);
-            let text = String::from_utf8_lossy(&body).to_string();
-            if status == 200 && hint_uri(&text).is_some() {
-                break text;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{rendition}: no playlist: {text}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
+        let mut playlist = served.hinted_playlist(rendition);
         let mut hints: Vec<(String, u64)> = Vec::new();
         for _ in 0..14 {
-            let uri = hint_uri(&playlist).unwrap();
-            let hint = playlist
-                .lines()
-                .find(|l| l.starts_with("#EXT-X-PRELOAD-HINT"))
-                .unwrap();
-            let start: u64 = hint
-                .split("BYTERANGE-START=")
-                .nth(1)
-                .and_then(|v| v.split(',').next())
-                .map_or(0, |v| v.parse().unwrap());
+            let (uri, start) = hint(&playlist).unwrap();
             // The hinted part is the next one of its segment: as many as are listed so far.
             let index = playlist
                 .lines()
@@ -353,6 +349,5 @@ fn byte_range_hints_never_point_past_a_segment_end() {
         s.spawn(|| follow("180p"));
         s.spawn(|| follow("audio"));
     });
-    rt.block_on(server.shutdown());
-    running.stop().unwrap();
+    served.stop();
 }

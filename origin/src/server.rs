@@ -389,8 +389,7 @@ async fn dispatch(sh: &Shared, route: &Route, req: &Request<Incoming>) -> Result
                 skip: Default::default(),
                 gzip,
             };
-            // Boxed, as in `media`: keeps every request's state small while it waits.
-            let r = Box::pin(sh.cache.get(key, || render_multivariant(&s))).await;
+            let r = sh.cache.get(key, || render_multivariant(&s)).await;
             let cache = CacheControl::LivePlaylist {
                 target_duration: s.settings().target_duration,
             };
@@ -550,9 +549,10 @@ async fn media(
         skip: want.skip,
         gzip,
     };
-    // Boxed: moka's lookup future is most of this function's size, and the state of a
-    // request that waits above (10,000 of them in a herd) would carry it while it waits.
-    let rendered = Box::pin(sh.cache.get(key, || s.media_playlist(&r).render(want.skip))).await;
+    let rendered = sh
+        .cache
+        .get(key, || s.media_playlist(&r).render(want.skip))
+        .await;
     let cache = if want.msn.is_some() {
         CacheControl::BlockingPlaylist {
             target_duration: td,

@@ -286,10 +286,11 @@ pub fn package(
 }
 
 fn drain(chunker: &mut Chunker, stream: &Stream, rendition: &Rendition, write_playlists: bool) {
-    let events: Vec<Event> = std::iter::from_fn(|| chunker.pull()).collect();
-    let published = events.iter().any(|ev| !matches!(ev, Event::InitReady(_)));
+    let mut published = false;
     // One push's events at once: a part and its segment's close are published together.
-    rendition.apply_all(events);
+    rendition.apply_all(std::iter::from_fn(|| chunker.pull()).inspect(|ev| {
+        published |= !matches!(ev, Event::InitReady(_));
+    }));
     if published && write_playlists {
         rendition.write_playlist(&stream.media_playlist(rendition).render(Skip::No));
     }

@@ -7,7 +7,7 @@ mod common;
 
 use common::synth::{aac_track, avc_track, samples};
 use common::{drain, Output};
-use packager::cmaf::{Chunker, ChunkerConfig, TrackInfo};
+use packager::cmaf::{Chunker, ChunkerConfig, EncodedSample, TrackInfo};
 
 struct Case {
     name: &'static str,
@@ -428,9 +428,7 @@ fn a_segment_closes_with_its_last_sample_when_the_next_is_known_sync() {
         let mut closed_at = Vec::new();
         let mut input = samples(400, durations, gop, 0, 100);
         if announce {
-            for i in 1..input.len() {
-                input[i - 1].next_sync = input[i].sync;
-            }
+            announce_next_sync(&mut input);
         }
         for (i, s) in input.into_iter().enumerate() {
             c.push(s).unwrap();
@@ -471,9 +469,7 @@ fn next_sync_does_not_move_segment_boundaries() {
         // 29.97 fps, a key frame every 60 frames: boundaries near, not on, the 2 s grid.
         let mut input = samples(600, &[3003u32], 60, 0, 100);
         if announce {
-            for i in 1..input.len() {
-                input[i - 1].next_sync = input[i].sync;
-            }
+            announce_next_sync(&mut input);
         }
         for s in input {
             c.push(s).unwrap();
@@ -493,4 +489,11 @@ fn next_sync_does_not_move_segment_boundaries() {
             .collect()
     };
     assert_eq!(bytes(&late), bytes(&early));
+}
+
+/// What an encoder holding one packet says: each sample's `next_sync` is the next one's `sync`.
+fn announce_next_sync(samples: &mut [EncodedSample]) {
+    for i in 1..samples.len() {
+        samples[i - 1].next_sync = samples[i].sync;
+    }
 }

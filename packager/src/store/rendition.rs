@@ -189,7 +189,12 @@ impl Rendition {
     /// position. A part and the close of its segment (the chunker queues both when it knows
     /// the next sample opens the next segment) are never seen apart, so no playlist rendered
     /// between them hints a part after the segment's last (rfc8216bis §4.4.5.3).
+    /// No events (most pushes: a part ends every few samples) take no lock.
     pub fn apply_all(&self, events: impl IntoIterator<Item = Event>) {
+        let mut events = events.into_iter().peekable();
+        if events.peek().is_none() {
+            return;
+        }
         let mut position = None;
         let mut work = Vec::new();
         {

@@ -547,8 +547,8 @@ impl Ingest {
                 // 60 frames = 2.002 s), and after 1,000 segments video MSNs would be one behind
                 // audio's (rfc8216bis §6.2.4, §4.4.5.4: MSNs aligned across renditions).
                 let origin = *self.key_grid.get_or_insert(mapped.pts);
-                let k = (mapped.pts - origin).div_euclid(self.segment_ticks.max(1)) + 1;
-                self.next_key = origin + k * self.segment_ticks.max(1);
+                let step = self.segment_ticks.max(1);
+                self.next_key = origin + ((mapped.pts - origin).div_euclid(step) + 1) * step;
             }
             self.pace(mapped.pts as f64 / f64::from(VIDEO_TIMESCALE));
             let work = VideoWork {

@@ -244,10 +244,9 @@ impl Emitter {
             held.duration = u32::try_from(if d > 0 { d } else { self.nominal })
                 .unwrap_or(1)
                 .max(1);
-            // The next packet is in hand: when it is a key frame, the chunker can close a
-            // segment with this sample, so that no playlist hints a part after its last
-            // (rfc8216bis §4.4.5.3).
-            // Only when the chunker will take it (a later dts, some bytes): a key frame it
+            // The next packet is in hand: when it is a key frame the chunker will take (a later
+            // dts, some bytes), the chunker can close a segment with this sample, so that no
+            // playlist hints a part after its last (rfc8216bis §4.4.5.3). A key frame it
             // rejected after an early close would leave the next segment without its start.
             held.next_sync = d > 0 && next.as_ref().is_some_and(|n| n.sync && !n.data.is_empty());
             if self.disc_at.is_some_and(|at| held.pts >= at) {
