@@ -391,3 +391,40 @@ fn covers_is_ready() {
     };
     assert!(next.covers(d(Some(10), Some(3), Skip::No)));
 }
+
+fn at(msn: u64, part: Option<u32>, complete: bool) -> Position {
+    Position {
+        msn,
+        part,
+        complete,
+        ..Position::default()
+    }
+}
+
+#[test]
+fn next_part_and_hinted_parts() {
+    assert_eq!(at(0, None, false).next_part(), (0, 0));
+    assert_eq!(at(4, Some(1), false).next_part(), (4, 2));
+    assert_eq!(at(4, Some(5), true).next_part(), (5, 0));
+    assert!(at(0, None, false).may_hint(0, 0));
+    assert!(!at(0, None, false).may_hint(0, 1));
+    assert!(!at(0, None, false).may_hint(1, 0));
+    assert!(at(4, Some(1), false).may_hint(4, 2));
+    assert!(at(4, Some(1), false).may_hint(5, 0));
+    assert!(!at(4, Some(1), false).may_hint(4, 3));
+    assert!(!at(4, Some(1), false).may_hint(5, 1));
+    assert!(at(4, Some(5), true).may_hint(5, 0));
+    assert!(!at(4, Some(5), true).may_hint(4, 6));
+}
+
+#[test]
+fn reached_parts() {
+    let open = at(4, Some(1), false);
+    assert!(open.reached(3, 9));
+    assert!(open.reached(4, 0) && open.reached(4, 1));
+    assert!(!open.reached(4, 2) && !open.reached(5, 0));
+    let complete = at(4, Some(5), true);
+    assert!(complete.reached(4, 99));
+    assert!(!complete.reached(5, 0));
+    assert!(!at(0, None, false).reached(0, 0));
+}

@@ -29,6 +29,32 @@ impl Position {
     pub fn covers(&self, want: Directive) -> bool {
         decide(*self, want) == Decision::Ready
     }
+
+    /// The part the preload hint names at this position (rfc8216bis-22 §4.4.5.3: "the next
+    /// Partial Segment"): the part after the newest one of the open segment, part 0 of the
+    /// segment after a complete one, or part 0 of `msn` before the first part.
+    pub fn next_part(&self) -> (u64, u32) {
+        match self.part {
+            None => (self.msn, 0),
+            Some(_) if self.complete => (self.msn + 1, 0),
+            Some(last) => (self.msn, last + 1),
+        }
+    }
+
+    /// Whether a request for part `part` of `msn` names a part a playlist at this position may
+    /// hint (§4.4.5.3): [`Position::next_part`], or part 0 of the next segment, because the open
+    /// segment may close before its next part (a client that saw the hint one update earlier
+    /// asks for either).
+    pub fn may_hint(&self, msn: u64, part: u32) -> bool {
+        (msn, part) == self.next_part() || (self.part.is_some() && msn == self.msn + 1 && part == 0)
+    }
+
+    /// True once this position has reached or passed part `part` of `msn` (that part exists, or
+    /// its segment is complete).
+    pub fn reached(&self, msn: u64, part: u32) -> bool {
+        self.msn > msn
+            || (self.msn == msn && (self.complete || self.part.is_some_and(|x| x >= part)))
+    }
 }
 
 /// `_HLS_skip` (rfc8216bis §6.2.5.1).
