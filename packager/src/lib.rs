@@ -19,6 +19,7 @@
 
 pub mod cmaf;
 pub mod config;
+pub mod grid;
 pub mod live;
 pub mod playlist;
 pub mod store;

@@ -10,6 +10,7 @@ pub use super::error::Error;
 use super::fragment::{write_fragment, FragSample};
 use super::init::write_init;
 use super::sample::{EncodedSample, MediaKind, TrackInfo};
+use crate::grid::SegmentGrid;
 
 /// A backwards dts jump of at least this many seconds is a timestamp discontinuity (publisher
 /// restart); a smaller one is an error ([`Error::DtsNotIncreasing`]).
@@ -152,7 +153,7 @@ struct Pending {
 #[derive(Debug)]
 struct OpenSegment {
     msn: u64,
-    /// The grid point this segment closes at (see `Chunker::grid_origin`).
+    /// The grid point this segment closes at (see `Chunker::grid`).
     end_at: i64,
     duration: u64,
     parts: u32,
@@ -201,12 +202,13 @@ pub struct Chunker {
     part_goal: Option<usize>,
     last_dts: Option<i64>,
     shift: i64,
-    /// Origin of the segment grid: the dts of the first sample of the timeline (reset at each
-    /// discontinuity). Segment k ends at `origin + k * segment_target`, so that segment
-    /// boundaries never drift: an audio rendition (1024-sample frames, which never add up to
-    /// exactly 2 s) keeps the same MSN as the video rungs at the same time, which rendition
-    /// reports and players switching renditions rely on (rfc8216bis §4.4.5.4, §6.2.4).
-    grid_origin: i64,
+    /// The segment grid through the dts of the first sample of the timeline (reset at each
+    /// discontinuity): segments end on its points, so that boundaries never drift and an audio
+    /// rendition (1024-sample frames, which never add up to exactly 2 s) keeps the same MSN as
+    /// the video rungs at the same time, which rendition reports and players switching
+    /// renditions rely on (rfc8216bis-22 §4.4.5.4, §6.2.4). The ingest forces key frames on
+    /// the same grid ([`crate::grid`]).
+    grid: SegmentGrid,
     /// The grid point of a segment closed with its last sample, before the sync sample that
     /// opens the next one arrived (audio, or `EncodedSample::next_sync`).
     closed_end_at: Option<i64>,
@@ -236,7 +238,7 @@ impl Chunker {
             part_goal: None,
             last_dts: None,
             shift: 0,
-            grid_origin: 0,
+            grid: SegmentGrid::new(0, 1),
             closed_end_at: None,
             pending_discontinuity: false,
             used_init: false,
@@ -356,18 +358,16 @@ impl Chunker {
         }
         if self.segment.is_none() || self.pending_discontinuity {
             if starts_timeline || self.pending_discontinuity {
-                self.grid_origin = dts;
+                self.grid = SegmentGrid::new(dts, self.segment_target as i64);
                 self.closed_end_at = None;
             }
-            let target = self.segment_target.max(1) as i64;
-            let k = (dts.saturating_add(lead) - self.grid_origin).max(0) / target + 1;
-            let mut end_at = self.grid_origin.saturating_add(k.saturating_mul(target));
+            let mut end_at = self.grid.boundary_after(dts.saturating_add(lead));
             // A segment closed ahead of this sample (see `closed_end_at`) was closed at its grid
             // point on the previous sample's duration; should this sample's lead fall short of
             // it, the new segment still ends at a later grid point, never the same one.
             if let Some(closed) = self.closed_end_at.take() {
                 if end_at <= closed {
-                    end_at = closed.saturating_add(target);
+                    end_at = closed.saturating_add(self.grid.step());
                 }
             }
             self.started = true;
@@ -509,7 +509,7 @@ impl Chunker {
     /// to 21 ms). hls.js keeps audio loading no more than one fragment ahead of the main one
     /// (`frag.start > mainFragLoading.end` stops it): an audio segment starting 5 ms after the
     /// video one's end held audio loading back until the buffer ran dry. Both keep the MSNs of
-    /// all renditions on one timeline (rfc8216bis §6.2.4, §4.4.5.4; see `grid_origin`).
+    /// all renditions on one timeline (rfc8216bis §6.2.4, §4.4.5.4; see `grid`).
     fn lead(&self, duration: u32) -> i64 {
         if self.is_audio() {
             i64::from(duration.max(1)) - 1

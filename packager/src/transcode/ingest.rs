@@ -11,6 +11,7 @@ use super::timeline::Timeline;
 use super::video::{self, VideoWork, Work};
 use super::{Error, RenditionFeed, RenditionKind, FEED_QUEUE, VIDEO_TIMESCALE, WORK_QUEUE};
 use crate::config::{FrameRate, StreamConfig, VideoCodec};
+use crate::grid::{KeyFrames, SegmentGrid};
 use ff::{Rational, Rescale};
 use ffmpeg_next as ff;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -257,9 +258,9 @@ pub(super) fn start(
         video_tx,
         audio_tx,
         timeline: Timeline::new(VIDEO_TIMESCALE, nominal),
-        segment_ticks: (cfg.segment_target * f64::from(VIDEO_TIMESCALE)).round() as i64,
-        key_grid: None,
-        next_key: 0,
+        keys: KeyFrames::new(
+            SegmentGrid::from_seconds(0, cfg.segment_target, VIDEO_TIMESCALE).step(),
+        ),
         clock: None,
         audio_seconds: 0.0,
         // Paced inputs keep their anchor; live ones follow the sender's clock within a bound.
@@ -319,12 +320,8 @@ struct Ingest {
     video_tx: Vec<SyncSender<Work<VideoWork>>>,
     audio_tx: Option<SyncSender<Work<AudioWork>>>,
     timeline: Timeline,
-    segment_ticks: i64,
-    /// Origin of the key-frame grid: the pts of the timeline's first key frame; `None`: the
-    /// next frame that may be a key frame is one, and starts the grid.
-    key_grid: Option<i64>,
-    /// Output pts from which the next frame is a key frame: the grid point after the last one.
-    next_key: i64,
+    /// Which frames are key frames: the segment grid the chunker cuts every rendition on.
+    keys: KeyFrames,
     /// Real-time pacing anchor: (instant, output seconds) of the first frame.
     clock: Option<(Instant, f64)>,
     /// Output seconds of audio read so far (paces audio-only inputs).
@@ -378,7 +375,7 @@ impl Ingest {
                         self.broadcast_discontinuity();
                         self.pdt.reset();
                         self.timeline.restart();
-                        self.key_grid = None;
+                        self.keys.restart();
                         self.copy_offset = None;
                         continue;
                     }
@@ -538,18 +535,7 @@ impl Ingest {
             }
             // With a copy rung, boundaries can only be where the input has key frames.
             let boundary_ok = self.copy_tx.is_empty() || frame.is_key();
-            let key = boundary_ok && (self.key_grid.is_none() || mapped.pts >= self.next_key);
-            if key {
-                // Key frames fall on a fixed grid (the first frame at or after each multiple of
-                // the segment target from the timeline's first key), the grid the chunker cuts
-                // every rendition on, audio included. Counting from the previous key instead
-                // drifts whenever a segment is not a whole number of frames (29.97 fps, 2 s:
-                // 60 frames = 2.002 s), and after 1,000 segments video MSNs would be one behind
-                // audio's (rfc8216bis §6.2.4, §4.4.5.4: MSNs aligned across renditions).
-                let origin = *self.key_grid.get_or_insert(mapped.pts);
-                let step = self.segment_ticks.max(1);
-                self.next_key = origin + ((mapped.pts - origin).div_euclid(step) + 1) * step;
-            }
+            let key = self.keys.decide(mapped.pts, boundary_ok);
             self.pace(mapped.pts as f64 / f64::from(VIDEO_TIMESCALE));
             let work = VideoWork {
                 frame: Arc::new(frame),
