@@ -46,7 +46,7 @@ fn main() {
                     }
                 }
                 (
-                    feed.name,
+                    feed.info.name,
                     samples,
                     bytes,
                     last_end as f64 / f64::from(timescale),

@@ -19,8 +19,10 @@
 
 pub mod cmaf;
 pub mod config;
+pub mod counters;
 pub mod grid;
 pub mod live;
 pub mod playlist;
+pub mod rendition;
 pub mod store;
 pub mod transcode;

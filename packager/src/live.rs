@@ -13,9 +13,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::cmaf::{Chunker, ChunkerConfig, Event};
 use crate::config::StreamConfig;
 use crate::playlist::{rules, Skip};
-use crate::store::{
-    DiskError, Rendition, RenditionDir, RenditionInfo, RenditionKind, Stream, StreamSettings,
-};
+use crate::rendition::RenditionInfo;
+use crate::store::{DiskError, Rendition, RenditionDir, Stream, StreamSettings};
 use crate::transcode::{self, Feed, Pipeline, RenditionFeed};
 
 /// How a stream is run, beyond its config.
@@ -118,7 +117,7 @@ impl LiveStream {
 /// disk copy of the same epoch), and spawns one packaging thread per rendition.
 pub fn start(config: &StreamConfig, options: &Options) -> Result<LiveStream, Error> {
     let (pipeline, feeds) = transcode::start_interruptible(config, Arc::clone(&options.cancel))?;
-    let infos: Vec<RenditionInfo> = feeds.iter().map(rendition_info).collect();
+    let infos: Vec<RenditionInfo> = feeds.iter().map(|f| f.info.clone()).collect();
     let epoch = options
         .storage
         .as_deref()
@@ -162,7 +161,7 @@ pub fn start(config: &StreamConfig, options: &Options) -> Result<LiveStream, Err
             ..chunker.clone()
         };
         let write_playlists = options.storage.is_some();
-        let name = feed.name.clone();
+        let name = feed.info.name.clone();
         let handle = std::thread::Builder::new()
             .name(format!("pack-{name}"))
             .spawn(move || package(feed, &stream_ref, &rendition, chunker, write_playlists))
@@ -178,36 +177,6 @@ pub fn start(config: &StreamConfig, options: &Options) -> Result<LiveStream, Err
         pipeline: Some(pipeline),
         packagers,
     })
-}
-
-fn rendition_info(feed: &RenditionFeed) -> RenditionInfo {
-    match feed.kind {
-        transcode::RenditionKind::Video {
-            width,
-            height,
-            frame_rate,
-            bitrate,
-            ..
-        } => RenditionInfo {
-            name: feed.name.clone(),
-            kind: RenditionKind::Video {
-                width,
-                height,
-                frame_rate: frame_rate.fps(),
-            },
-            nominal_bitrate: bitrate,
-        },
-        transcode::RenditionKind::Audio {
-            channels, bitrate, ..
-        } => RenditionInfo {
-            name: feed.name.clone(),
-            kind: RenditionKind::Audio {
-                channels,
-                language: "und".into(),
-            },
-            nominal_bitrate: bitrate,
-        },
-    }
 }
 
 /// The epoch a previous run left on disk, if every rendition agrees on it (a resume).

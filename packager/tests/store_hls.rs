@@ -8,7 +8,8 @@ use std::process::Command;
 use common::{demux, fixture, Want};
 use packager::cmaf::{Chunker, ChunkerConfig};
 use packager::playlist::Skip;
-use packager::store::{write_atomic, RenditionInfo, RenditionKind, Stream, StreamSettings};
+use packager::config::FrameRate;
+use packager::store::{write_atomic, RenditionInfo, Stream, StreamSettings};
 
 fn feed(r: &packager::store::Rendition, d: &common::Demuxed) {
     let mut c = Chunker::new(ChunkerConfig::default());
@@ -38,23 +39,8 @@ fn ffmpeg_reads_the_stored_ladder_as_hls() {
         first_msn: 0,
     };
     let infos = vec![
-        RenditionInfo {
-            name: "v0".into(),
-            kind: RenditionKind::Video {
-                width: 320,
-                height: 180,
-                frame_rate: 30.0,
-            },
-            nominal_bitrate: 300_000,
-        },
-        RenditionInfo {
-            name: "a0".into(),
-            kind: RenditionKind::Audio {
-                channels: 2,
-                language: "und".into(),
-            },
-            nominal_bitrate: 64_000,
-        },
+        RenditionInfo::video("v0", 320, 180, FrameRate { num: 30, den: 1 }, 300_000),
+        RenditionInfo::audio("a0", 2, 48_000, 64_000),
     ];
     let stream = Stream::with_disk(settings, infos, dir.path()).unwrap();
     let video = demux(&fixture("h264_aac_bframes.mp4"), Want::Video);

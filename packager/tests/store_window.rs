@@ -2,7 +2,8 @@
 
 use bytes::Bytes;
 use packager::cmaf::{CodecConfig, Event, InitSegment, MediaKind, Part, SegmentInfo, TrackInfo};
-use packager::store::{RenditionInfo, RenditionKind, Stream, StreamSettings};
+use packager::config::FrameRate;
+use packager::store::{RenditionInfo, Stream, StreamSettings};
 
 fn settings(window: usize, byterange: bool) -> StreamSettings {
     StreamSettings {
@@ -17,15 +18,7 @@ fn settings(window: usize, byterange: bool) -> StreamSettings {
 }
 
 fn info(name: &str) -> RenditionInfo {
-    RenditionInfo {
-        name: name.into(),
-        kind: RenditionKind::Video {
-            width: 640,
-            height: 360,
-            frame_rate: 30.0,
-        },
-        nominal_bitrate: 800_000,
-    }
+    RenditionInfo::video(name, 640, 360, FrameRate { num: 30, den: 1 }, 800_000)
 }
 
 fn init(id: u64) -> Event {

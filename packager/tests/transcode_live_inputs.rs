@@ -446,7 +446,7 @@ fn variable_frame_rate_rendition_reports_its_maximum_frame_rate() {
     let path = make_vfr(dir.path());
     let (pipeline, feeds) =
         transcode::start(&vfr_ladder(&path)).unwrap_or_else(|e| panic!("start: {e}"));
-    let kinds: Vec<RenditionKind> = feeds.iter().map(|f| f.kind).collect();
+    let kinds: Vec<RenditionKind> = feeds.iter().map(|f| f.info.kind).collect();
     let out = finish(pipeline, feeds, Duration::from_secs(15), |_| false);
     // The emitted frames really are 1/30 s apart at the start: the peak rate is 30 fps.
     let min_step = video(&out)[0]

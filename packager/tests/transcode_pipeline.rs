@@ -135,10 +135,10 @@ fn looped_file_keeps_one_continuous_timeline() {
             width: 160,
             height: 90,
             frame_rate: packager::config::FrameRate { num: 30, den: 1 },
-            bitrate: 100_000,
             copy: false
         }
     );
+    assert_eq!(out[0].1.nominal_bitrate, 100_000);
 }
 
 #[test]

@@ -7,12 +7,16 @@
 //! whole muxer").
 
 mod disk;
+mod projection;
 mod rendition;
 pub mod sealed;
+mod settings;
 mod stream;
 mod window;
 
 pub use disk::{write_atomic, DiskError, RenditionDir};
-pub use rendition::{PartBytes, Rendition, RenditionInfo, RenditionKind, SegmentBytes};
-pub use stream::{Store, Stream, StreamSettings};
+pub use crate::rendition::{RenditionInfo, RenditionKind};
+pub use rendition::{PartBytes, Rendition, SegmentBytes};
+pub use settings::StreamSettings;
+pub use stream::{Store, Stream};
 pub use window::{PartEntry, SegmentEntry};

@@ -6,44 +6,12 @@ use bytes::Bytes;
 use tokio::sync::watch;
 
 use super::disk::{DiskError, RenditionDir};
-use super::stream::StreamSettings;
-use super::window::{PartEntry, SegmentEntry, Window};
+use super::settings::StreamSettings;
+use super::projection;
+use super::window::{self, PartEntry, SegmentEntry, Window};
+use crate::rendition::RenditionInfo;
 use crate::cmaf::{Event, InitSegment, Part, SegmentInfo};
-use crate::playlist::{
-    rules, uri, MediaPlaylist, PartTag, Position, PreloadHint, RenditionReport, Segment,
-};
-
-/// What a rendition carries, as the multivariant playlist describes it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RenditionKind {
-    /// A video rung.
-    Video {
-        /// Width in pixels.
-        width: u32,
-        /// Height in pixels.
-        height: u32,
-        /// Frames per second.
-        frame_rate: f64,
-    },
-    /// The audio rendition.
-    Audio {
-        /// Channel count.
-        channels: u16,
-        /// ISO 639 language code.
-        language: String,
-    },
-}
-
-/// Static facts of a rendition, known when the stream starts.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RenditionInfo {
-    /// Name, used in URLs (`/{stream}/{name}/index.m3u8`).
-    pub name: String,
-    /// Video or audio.
-    pub kind: RenditionKind,
-    /// Configured bitrate in bits/s (used until enough media is measured).
-    pub nominal_bitrate: u64,
-}
+use crate::playlist::{rules, MediaPlaylist, Position, RenditionReport};
 
 /// A part's bytes (shared, never copied).
 #[derive(Debug, Clone)]
@@ -191,16 +159,28 @@ impl Rendition {
     /// between them hints a part after the segment's last (rfc8216bis §4.4.5.3).
     /// No events (most pushes: a part ends every few samples) take no lock.
     pub fn apply_all(&self, events: impl IntoIterator<Item = Event>) {
-        let mut events = events.into_iter().peekable();
-        if events.peek().is_none() {
+        let events: Vec<Event> = events.into_iter().collect();
+        if events.is_empty() {
             return;
         }
+        // A closing segment is copied into its one sealed buffer before the lock is taken: the
+        // memfd create, write, seal and map take tens of microseconds that request handlers on
+        // tokio's workers must not wait behind. Only this thread adds to the window, so the
+        // parts snapshotted here are the parts the close finds.
+        let mut sealed = events.iter().find_map(|e| match e {
+            Event::SegmentClosed(info) => Some(self.seal_ahead(info.msn, &events)),
+            _ => None,
+        });
         let mut position = None;
         let mut work = Vec::new();
         {
             let mut w = self.lock();
             for event in events {
-                let (p, job) = self.apply_locked(&mut w, event);
+                let whole = match &event {
+                    Event::SegmentClosed(_) => sealed.take(),
+                    _ => None,
+                };
+                let (p, job) = self.apply_locked(&mut w, event, whole);
                 position = p.or(position);
                 work.extend(job);
             }
@@ -213,8 +193,31 @@ impl Rendition {
         }
     }
 
+    /// The bytes of segment `msn` once this batch of `events` closes it, in one buffer: its
+    /// parts already in the window, then those the batch adds.
+    fn seal_ahead(&self, msn: u64, events: &[Event]) -> Bytes {
+        let mut chunks: Vec<Bytes> = {
+            let w = self.lock();
+            w.segments
+                .back()
+                .filter(|s| s.msn == msn && !s.complete)
+                .map(|s| s.parts.iter().map(|p| p.bytes.clone()).collect())
+                .unwrap_or_default()
+        };
+        chunks.extend(events.iter().filter_map(|e| match e {
+            Event::PartReady(p) if p.msn == msn => Some(p.bytes.clone()),
+            _ => None,
+        }));
+        window::join_chunks(&chunks)
+    }
+
     /// One event under the lock: the position it publishes, and its disk copy, if any.
-    fn apply_locked(&self, w: &mut Window, event: Event) -> (Option<Position>, Option<DiskWork>) {
+    fn apply_locked(
+        &self,
+        w: &mut Window,
+        event: Event,
+        whole: Option<Bytes>,
+    ) -> (Option<Position>, Option<DiskWork>) {
         let disk = self.disk.is_some();
         match event {
             Event::InitReady(init) => {
@@ -236,7 +239,7 @@ impl Rendition {
                     disk.then(|| DiskWork::Part(part.msn, part.index as usize, part.bytes.clone()));
                 (Some(self.apply_part(w, part)), work)
             }
-            Event::SegmentClosed(info) => match self.apply_close(w, info) {
+            Event::SegmentClosed(info) => match self.apply_close(w, info, whole) {
                 Some((p, seg, evicted)) => {
                     let work = self
                         .disk
@@ -320,10 +323,15 @@ impl Rendition {
         &self,
         w: &mut Window,
         info: SegmentInfo,
+        whole: Option<Bytes>,
     ) -> Option<(Position, SegmentEntry, Vec<SegmentEntry>)> {
         let seg = w.segments.back_mut().filter(|s| s.msn == info.msn)?;
         seg.complete = true;
-        seg.join();
+        match whole {
+            Some(whole) if whole.len() as u64 == seg.len() => seg.adopt(whole),
+            // Not sealed ahead (a close applied on its own): join here.
+            _ => seg.join(),
+        }
         seg.duration = info.duration as f64 / f64::from(info.timescale.max(1));
         let last = u32::try_from(seg.parts.len().saturating_sub(1)).unwrap_or(u32::MAX);
         let closed = seg.clone();
@@ -425,97 +433,6 @@ impl Rendition {
     /// The full media playlist model of the window: every segment, every part, the preload
     /// hint; rendition reports are left to `Stream::media_playlist`.
     pub fn playlist_model(&self) -> MediaPlaylist {
-        let s = &self.settings;
-        let w = self.lock();
-        let epoch = s.epoch;
-        let mut segments = Vec::with_capacity(w.segments.len());
-        let mut prev_init = None;
-        for seg in &w.segments {
-            let seg_uri = uri::segment_uri(epoch, seg.msn);
-            let mut offset = 0u64;
-            let parts = seg
-                .parts
-                .iter()
-                .enumerate()
-                .map(|(i, p)| {
-                    let len = p.bytes.len() as u64;
-                    let tag = if s.byterange_parts {
-                        PartTag {
-                            uri: seg_uri.clone(),
-                            duration: p.duration,
-                            independent: p.independent,
-                            byterange: Some((len, offset)),
-                        }
-                    } else {
-                        PartTag {
-                            uri: uri::part_uri(epoch, seg.msn, i as u32),
-                            duration: p.duration,
-                            independent: p.independent,
-                            byterange: None,
-                        }
-                    };
-                    offset += len;
-                    tag
-                })
-                .collect();
-            // rfc8216bis §3.1.2 / §4.4.4.5: every fMP4 segment needs an EXT-X-MAP in effect;
-            // give it on the first listed segment and wherever the init changes.
-            let map_uri =
-                (prev_init != Some(seg.init_id)).then(|| uri::init_uri(epoch, seg.init_id));
-            prev_init = Some(seg.init_id);
-            segments.push(Segment {
-                msn: seg.msn,
-                uri: seg_uri,
-                duration: seg.duration,
-                complete: seg.complete,
-                discontinuity: seg.discontinuity,
-                map_uri,
-                program_date_time_ms: seg.wallclock_ms,
-                parts,
-            });
-        }
-        let preload_hint = if w.ended {
-            // rfc8216bis §4.4.5.3: no preload hint in a playlist with EXT-X-ENDLIST.
-            None
-        } else {
-            match w.segments.back() {
-                Some(open) if !open.complete => {
-                    Some(hint(s, open.msn, open.parts.len(), open.len()))
-                }
-                Some(last) => Some(hint(s, last.msn + 1, 0, 0)),
-                None => Some(hint(s, s.first_msn, 0, 0)),
-            }
-        };
-        let first = w.segments.front();
-        MediaPlaylist {
-            target_duration: s.target_duration,
-            part_target: s.part_target,
-            media_sequence: first.map_or(s.first_msn, |f| f.msn),
-            discontinuity_sequence: first.map_or(w.discontinuity_sequence, |f| {
-                f.discontinuity_sequence - u64::from(f.discontinuity)
-            }),
-            segments,
-            preload_hint,
-            rendition_reports: Vec::new(),
-            ended: w.ended,
-            independent_segments: true,
-            map_uri: w.current_init.map(|id| uri::init_uri(epoch, id)),
-            ..MediaPlaylist::default()
-        }
-    }
-}
-
-fn hint(s: &StreamSettings, msn: u64, part: usize, offset: u64) -> PreloadHint {
-    let epoch = s.epoch;
-    if s.byterange_parts {
-        PreloadHint {
-            uri: uri::segment_uri(epoch, msn),
-            byterange_start: Some(offset),
-        }
-    } else {
-        PreloadHint {
-            uri: uri::part_uri(epoch, msn, part as u32),
-            byterange_start: None,
-        }
+        projection::media_playlist(&self.settings, &self.lock())
     }
 }

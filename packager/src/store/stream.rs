@@ -5,28 +5,10 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use super::disk::{DiskError, RenditionDir};
-use super::rendition::RenditionKind;
-use super::rendition::{Rendition, RenditionInfo};
+use super::rendition::Rendition;
+use super::settings::StreamSettings;
+use crate::rendition::{RenditionInfo, RenditionKind};
 use crate::playlist::{rules, uri, AudioRendition, MediaPlaylist, MultivariantPlaylist, Variant};
-
-/// Settings shared by every rendition of a stream, fixed while it runs.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StreamSettings {
-    /// Stream name, used in URLs.
-    pub name: String,
-    /// Start stamp in every media URL (Unix seconds at stream start; kept across a resume).
-    pub epoch: u64,
-    /// EXT-X-TARGETDURATION, whole seconds.
-    pub target_duration: u64,
-    /// PART-TARGET, seconds; fixed for the life of the stream (Apple players stop when it changes).
-    pub part_target: f64,
-    /// Complete segments kept in the window.
-    pub window_segments: usize,
-    /// Address parts as byte ranges of their segment instead of their own URLs.
-    pub byterange_parts: bool,
-    /// MSN of the first segment.
-    pub first_msn: u64,
-}
 
 /// One live stream: its renditions, video rungs first, then audio.
 #[derive(Debug)]
@@ -34,7 +16,7 @@ pub struct Stream {
     settings: Arc<StreamSettings>,
     renditions: Vec<Arc<Rendition>>,
     /// The transcoder's counters, once its pipeline runs (for `/metrics`).
-    ingest: std::sync::OnceLock<Arc<crate::transcode::Metrics>>,
+    ingest: std::sync::OnceLock<Arc<crate::counters::Metrics>>,
 }
 
 impl Stream {
@@ -75,12 +57,12 @@ impl Stream {
     }
 
     /// Attaches the transcoder's counters (once; later calls are ignored).
-    pub fn set_ingest_metrics(&self, metrics: Arc<crate::transcode::Metrics>) {
+    pub fn set_ingest_metrics(&self, metrics: Arc<crate::counters::Metrics>) {
         let _ = self.ingest.set(metrics);
     }
 
     /// The transcoder's counters, when a pipeline feeds this stream.
-    pub fn ingest_metrics(&self) -> Option<&Arc<crate::transcode::Metrics>> {
+    pub fn ingest_metrics(&self) -> Option<&Arc<crate::counters::Metrics>> {
         self.ingest.get()
     }
 
@@ -153,6 +135,7 @@ impl Stream {
                     width,
                     height,
                     frame_rate,
+                    ..
                 } => {
                     let (peak, avg) = measured(r);
                     let codecs: Vec<String> = r
@@ -166,7 +149,7 @@ impl Stream {
                         average_bandwidth: Some(avg + audio_avg),
                         codecs: codecs.join(","),
                         resolution: Some((u64::from(width), u64::from(height))),
-                        frame_rate: Some(frame_rate),
+                        frame_rate: Some(frame_rate.fps()),
                         audio_group: (!audio.is_empty()).then(|| AUDIO_GROUP.to_owned()),
                     })
                 }
@@ -181,18 +164,18 @@ impl Stream {
                 .iter()
                 .enumerate()
                 .map(|(i, a)| {
-                    let (channels, language) = match &a.info().kind {
-                        RenditionKind::Audio { channels, language } => {
-                            (*channels, language.clone())
-                        }
-                        RenditionKind::Video { .. } => (2, String::new()),
+                    let (channels, language) = match a.info().kind {
+                        RenditionKind::Audio {
+                            channels, language, ..
+                        } => (channels, language),
+                        RenditionKind::Video { .. } => (2, Default::default()),
                     };
                     AudioRendition {
                         group_id: AUDIO_GROUP.to_owned(),
                         name: a.name().to_owned(),
                         default: i == 0,
                         autoselect: true,
-                        language: (!language.is_empty() && language != "und").then_some(language),
+                        language: (!language.is_undetermined()).then(|| language.to_string()),
                         channels: Some(channels.to_string()),
                         uri: Some(uri::media_playlist_uri(a.name())),
                     }

@@ -4,6 +4,8 @@ use std::collections::{BTreeMap, VecDeque};
 
 use bytes::{Bytes, BytesMut};
 
+use crate::playlist::Position;
+
 /// One part held in memory.
 #[derive(Debug, Clone)]
 pub struct PartEntry {
@@ -50,20 +52,13 @@ impl SegmentEntry {
         self.parts.is_empty()
     }
 
-    /// Moves the parts into one buffer and makes each part a slice of it, with the same bytes.
-    /// Done once, when the segment closes, so that a segment GET is one buffer handed to one
-    /// write instead of a write per part; the parts' own buffers are freed when the last
-    /// reader lets go of them, so the window still holds each byte once.
-    ///
-    /// The buffer is sealed shared memory where the system has it ([`super::sealed`]), so
-    /// that the origin can send it without copying; else heap memory.
-    pub fn join(&mut self) {
-        let chunks: Vec<&[u8]> = self.parts.iter().map(|p| &p.bytes[..]).collect();
-        let whole = super::sealed::seal(&chunks).unwrap_or_else(|_| {
-            let mut whole = BytesMut::with_capacity(self.len() as usize);
-            chunks.iter().for_each(|c| whole.extend_from_slice(c));
-            whole.freeze()
-        });
+    /// Takes `whole`, the concatenation of its parts ([`join_chunks`]), as the segment's one
+    /// buffer and makes each part a slice of it, with the same bytes. Done once, when the
+    /// segment closes, so that a segment GET is one buffer handed to one write instead of a
+    /// write per part; the parts' own buffers are freed when the last reader lets go of them,
+    /// so the window still holds each byte once. `whole` must be as long as the parts.
+    pub fn adopt(&mut self, whole: Bytes) {
+        debug_assert_eq!(whole.len() as u64, self.len());
         let mut at = 0;
         for p in &mut self.parts {
             let n = p.bytes.len();
@@ -71,6 +66,12 @@ impl SegmentEntry {
             at += n;
         }
         self.whole = Some(whole);
+    }
+
+    /// Joins the parts into one buffer here ([`join_chunks`], then [`SegmentEntry::adopt`]).
+    pub fn join(&mut self) {
+        let whole = join_chunks(&self.chunks());
+        self.adopt(whole);
     }
 
     /// Wall clock at the end of part `index`, Unix ms: the instant its last sample was
@@ -98,6 +99,17 @@ impl SegmentEntry {
     }
 }
 
+/// `chunks` in one buffer: sealed shared memory where the system has it ([`super::sealed`]),
+/// so that the origin can send it without copying; else heap memory.
+pub fn join_chunks(chunks: &[Bytes]) -> Bytes {
+    let slices: Vec<&[u8]> = chunks.iter().map(|c| &c[..]).collect();
+    super::sealed::seal(&slices).unwrap_or_else(|_| {
+        let mut whole = BytesMut::with_capacity(slices.iter().map(|c| c.len()).sum());
+        slices.iter().for_each(|c| whole.extend_from_slice(c));
+        whole.freeze()
+    })
+}
+
 /// Segments of one rendition, oldest first, plus the init segments they refer to.
 #[derive(Debug, Default, Clone)]
 pub struct Window {
@@ -118,6 +130,23 @@ pub struct Window {
 }
 
 impl Window {
+    /// The newest point of the window as a [`Position`]: its last segment, with its newest part
+    /// and whether it is complete, or `first_msn` before any part.
+    pub fn newest(&self, first_msn: u64) -> Position {
+        match self.segments.back() {
+            Some(last) => Position {
+                msn: last.msn,
+                part: Some(u32::try_from(last.parts.len().saturating_sub(1)).unwrap_or(u32::MAX)),
+                complete: last.complete,
+                ..Position::default()
+            },
+            None => Position {
+                msn: first_msn,
+                ..Position::default()
+            },
+        }
+    }
+
     /// Looks up a segment by MSN.
     pub fn segment(&self, msn: u64) -> Option<&SegmentEntry> {
         let first = self.segments.front()?.msn;

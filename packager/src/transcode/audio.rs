@@ -6,6 +6,7 @@ use super::video::Work;
 use super::{Error, Feed};
 use crate::cmaf::{CodecConfig, EncodedSample, MediaKind, TrackInfo};
 use crate::config::AudioConfig;
+use crate::rendition::Language;
 use bytes::Bytes;
 use ff::format::{sample::Type as SampleType, Sample};
 use ff::ChannelLayout;
@@ -35,7 +36,11 @@ pub(crate) struct AudioEncoder {
 const FLTP: Sample = Sample::F32(SampleType::Planar);
 
 /// Opens the AAC encoder of `cfg`.
-pub(crate) fn open(stream: &str, cfg: &AudioConfig) -> Result<AudioEncoder, Error> {
+pub(crate) fn open(
+    stream: &str,
+    cfg: &AudioConfig,
+    language: Language,
+) -> Result<AudioEncoder, Error> {
     let err = |what: &str| {
         let (stream, rendition, what) = (stream.to_owned(), cfg.name.clone(), what.to_owned());
         move |source| Error::Codec {
@@ -87,7 +92,7 @@ pub(crate) fn open(stream: &str, cfg: &AudioConfig) -> Result<AudioEncoder, Erro
         },
         codec: codec_config,
         timescale: cfg.sample_rate,
-        language: "und".into(),
+        language: language.to_string(),
     };
     Ok(AudioEncoder {
         name: cfg.name.clone(),

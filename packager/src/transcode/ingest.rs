@@ -6,10 +6,13 @@ use super::audio::{self, AudioWork};
 use super::copy::{self, CopyMsg};
 use super::input::{self, Source};
 use super::pdt::{self, PdtClock};
-use super::sink::{now_ms, Metrics, Sink};
+use super::sink::{now_ms, Sink};
+use crate::counters::Metrics;
 use super::timeline::Timeline;
 use super::video::{self, VideoWork, Work};
-use super::{Error, RenditionFeed, RenditionKind, FEED_QUEUE, VIDEO_TIMESCALE, WORK_QUEUE};
+use super::{
+    Error, RenditionFeed, RenditionInfo, RenditionKind, FEED_QUEUE, VIDEO_TIMESCALE, WORK_QUEUE,
+};
 use crate::config::{FrameRate, StreamConfig, VideoCodec};
 use crate::grid::{KeyFrames, SegmentGrid};
 use ff::{Rational, Rescale};
@@ -146,8 +149,9 @@ pub(super) fn start(
             )?)
         });
     }
+    let audio_language = source.audio.as_ref().map(|a| a.language).unwrap_or_default();
     let audio_enc = match (cfg.audio.enabled(), &source.audio) {
-        (true, Some(_)) => Some(audio::open(&name, &cfg.audio)?),
+        (true, Some(a)) => Some(audio::open(&name, &cfg.audio, a.language)?),
         (true, None) => {
             tracing::warn!(stream = %name, url = %url, "input has no audio stream: no audio rendition");
             None
@@ -178,13 +182,15 @@ pub(super) fn start(
                     .unwrap_or(in_rate);
                 let bitrate = rung.maxrate().map_or(0, |b| b.bps());
                 feeds.push(RenditionFeed {
-                    name: rung.name.clone(),
-                    kind: RenditionKind::Video {
-                        width,
-                        height,
-                        frame_rate,
-                        bitrate,
-                        copy: false,
+                    info: RenditionInfo {
+                        name: rung.name.clone(),
+                        kind: RenditionKind::Video {
+                            width,
+                            height,
+                            frame_rate,
+                            copy: false,
+                        },
+                        nominal_bitrate: bitrate,
                     },
                     rx,
                 });
@@ -196,13 +202,15 @@ pub(super) fn start(
             }
             Rung::Copy(c) => {
                 feeds.push(RenditionFeed {
-                    name: rung.name.clone(),
-                    kind: RenditionKind::Video {
-                        width: in_w,
-                        height: in_h,
-                        frame_rate: in_rate,
-                        bitrate: 0,
-                        copy: true,
+                    info: RenditionInfo {
+                        name: rung.name.clone(),
+                        kind: RenditionKind::Video {
+                            width: in_w,
+                            height: in_h,
+                            frame_rate: in_rate,
+                            copy: true,
+                        },
+                        nominal_bitrate: 0,
                     },
                     rx,
                 });
@@ -225,11 +233,14 @@ pub(super) fn start(
         let (sink, rx) = Sink::new(&enc.name, FEED_QUEUE);
         renditions.push(sink.metrics.clone());
         feeds.push(RenditionFeed {
-            name: enc.name.clone(),
-            kind: RenditionKind::Audio {
-                channels: cfg.audio.channels,
-                sample_rate: cfg.audio.sample_rate,
-                bitrate: cfg.audio.bitrate.bps(),
+            info: RenditionInfo {
+                name: enc.name.clone(),
+                kind: RenditionKind::Audio {
+                    channels: cfg.audio.channels,
+                    sample_rate: cfg.audio.sample_rate,
+                    language: audio_language,
+                },
+                nominal_bitrate: cfg.audio.bitrate.bps(),
             },
             rx,
         });

@@ -3,6 +3,7 @@
 //! when the pipeline stops.
 
 use crate::config::InputConfig;
+use crate::rendition::Language;
 use ff::{codec, decoder, format, media, Rational};
 use ffmpeg_next as ff;
 use std::ffi::CString;
@@ -31,6 +32,8 @@ pub(crate) struct Decoded<D> {
     pub rate: Rational,
     /// The input stream's extradata (avcC/hvcC, Annex-B parameter sets, or empty).
     pub extradata: Vec<u8>,
+    /// The stream's language from the container's metadata, `und` when it has none.
+    pub language: Language,
 }
 
 fn extradata_of(params: &codec::Parameters) -> Vec<u8> {
@@ -100,7 +103,14 @@ pub(crate) fn open(
     let audio = ictx
         .streams()
         .best(media::Type::Audio)
-        .map(|s| (s.index(), s.time_base(), s.parameters()));
+        .map(|s| {
+            let language = s
+                .metadata()
+                .get("language")
+                .map(Language::parse)
+                .unwrap_or_default();
+            (s.index(), s.time_base(), s.parameters(), language)
+        });
     let video = match video {
         Some((index, time_base, rate, params)) => {
             let codec_id = params.id();
@@ -120,12 +130,13 @@ pub(crate) fn open(
                 codec_id,
                 rate,
                 extradata,
+                language: Language::UNDETERMINED,
             })
         }
         None => None,
     };
     let audio = match audio {
-        Some((index, time_base, params)) => {
+        Some((index, time_base, params, language)) => {
             let codec_id = params.id();
             let mut dec = codec::context::Context::from_parameters(params)?.decoder();
             dec.set_packet_time_base(time_base);
@@ -138,6 +149,7 @@ pub(crate) fn open(
                     codec_id,
                     rate: Rational(0, 1),
                     extradata: Vec::new(),
+                    language,
                 }),
                 Err(e) => {
                     tracing::warn!(error = %e, "input audio cannot be decoded; ignoring it");

@@ -28,10 +28,11 @@ mod timeline;
 mod video;
 
 pub use ingest::Pipeline;
-pub use sink::{Metrics, RenditionMetrics};
+pub use crate::counters::{Metrics, RenditionMetrics};
 
 use crate::cmaf;
-use crate::config::{FrameRate, StreamConfig};
+use crate::config::StreamConfig;
+pub use crate::rendition::{Language, RenditionInfo, RenditionKind};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -58,41 +59,12 @@ pub enum Feed {
     End,
 }
 
-/// What a rendition carries, for the multivariant playlist (rfc8216bis §4.4.6.2).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum RenditionKind {
-    /// A video rung.
-    Video {
-        /// Coded width in pixels.
-        width: u32,
-        /// Coded height in pixels.
-        height: u32,
-        /// Output frame rate.
-        frame_rate: FrameRate,
-        /// Configured peak bitrate in bits/s (`maxrate`, or the input's for copy rungs, 0
-        /// when unknown).
-        bitrate: u64,
-        /// True when the input is passed through (`codec = "copy"`).
-        copy: bool,
-    },
-    /// The shared audio rendition.
-    Audio {
-        /// Channels.
-        channels: u16,
-        /// Sample rate in Hz.
-        sample_rate: u32,
-        /// Bitrate in bits/s.
-        bitrate: u64,
-    },
-}
-
 /// One rendition's output channel.
 #[derive(Debug)]
 pub struct RenditionFeed {
-    /// The rendition name (the rung's or the audio's), a URL path segment.
-    pub name: String,
-    /// What it carries.
-    pub kind: RenditionKind,
+    /// The rendition: its name (the rung's or the audio's, a URL path segment), what it
+    /// carries and its nominal bitrate.
+    pub info: RenditionInfo,
     /// Receives the items of this rendition; usable from a tokio task.
     pub rx: tokio::sync::mpsc::Receiver<Feed>,
 }

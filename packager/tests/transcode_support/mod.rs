@@ -50,6 +50,8 @@ preset = "ultrafast"
 #[derive(Debug, Default)]
 pub struct Collected {
     pub name: String,
+    /// The rendition's nominal bitrate as the pipeline announced it.
+    pub nominal_bitrate: u64,
     pub track: Option<TrackInfo>,
     pub samples: Vec<EncodedSample>,
     /// Index into `samples` of the sample each Discontinuity preceded.
@@ -59,12 +61,13 @@ pub struct Collected {
 }
 
 pub fn collect(feed: RenditionFeed) -> (RenditionKind, JoinHandle<Collected>) {
-    let kind = feed.kind;
+    let kind = feed.info.kind;
     let mut rx = feed.rx;
-    let name = feed.name;
+    let (name, nominal_bitrate) = (feed.info.name, feed.info.nominal_bitrate);
     let h = std::thread::spawn(move || {
         let mut c = Collected {
             name,
+            nominal_bitrate,
             order_ok: true,
             ..Default::default()
         };
