@@ -1,9 +1,10 @@
 //! The shared audio rendition: resample whatever the input has to the configured rate and
 //! layout, cut AAC frames, encode once, and convert packets at the boundary.
 
+use super::emitter::Emitter;
 use super::sink::Sink;
 use super::video::Work;
-use super::{Error, Feed};
+use super::Error;
 use crate::cmaf::{CodecConfig, EncodedSample, MediaKind, TrackInfo};
 use crate::config::AudioConfig;
 use crate::rendition::Language;
@@ -11,7 +12,6 @@ use bytes::Bytes;
 use ff::format::{sample::Type as SampleType, Sample};
 use ff::ChannelLayout;
 use ffmpeg_next as ff;
-use std::collections::VecDeque;
 use std::sync::mpsc::Receiver;
 
 /// A decoded input audio frame and its ingest wall clock.
@@ -110,50 +110,34 @@ type ResamplerKey = (Sample, u64, u32);
 
 /// Runs the audio rendition until `End` (or until the consumer goes away).
 pub(crate) fn run(mut enc: AudioEncoder, rx: Receiver<Work<AudioWork>>, sink: Sink) {
-    let mut open = sink.send(Feed::Track(enc.track.clone()));
+    let mut out = Emitter::audio(sink, enc.rate);
+    out.track(enc.track.clone());
     let mut resampler: Option<(ResamplerKey, ff::software::resampling::Context)> = None;
     let mut fifo: Vec<Vec<f32>> = vec![Vec::new(); enc.channels];
     // Output sample position of fifo[.][0], and of the next resampled sample.
     let mut fifo_pos: i64 = 0;
     let mut in_pos: i64 = 0;
-    let mut walls: VecDeque<(i64, i64)> = VecDeque::new();
-    let mut disc_at: Option<i64> = None;
-    let mut disc_pending = false;
     let mut pkt = ff::Packet::empty();
-    let mut drain = |encoder: &mut ff::encoder::Audio,
-                     walls: &mut VecDeque<(i64, i64)>,
-                     disc_at: &mut Option<i64>,
-                     open: &mut bool| {
-        while *open && encoder.receive_packet(&mut pkt).is_ok() {
+    let mut drain = |encoder: &mut ff::encoder::Audio, out: &mut Emitter| {
+        while out.open && encoder.receive_packet(&mut pkt).is_ok() {
             let (Some(data), Some(pts)) = (pkt.data(), pkt.pts()) else {
                 continue;
             };
             let pts = pts + enc.padding;
-            while walls.len() > 1 && walls[1].0 <= pts {
-                walls.pop_front();
-            }
-            let wall = walls
-                .front()
-                .map(|(p, w)| w + (pts - p) * 1000 / i64::from(enc.rate));
-            if disc_at.is_some_and(|at| pts >= at) {
-                *disc_at = None;
-                *open &= sink.send(Feed::Discontinuity);
-            }
             let duration = if pkt.duration() > 0 {
                 pkt.duration()
             } else {
                 enc.frame_size as i64
             };
-            let sample = EncodedSample {
+            out.emit(EncodedSample {
                 dts: pkt.dts().map_or(pts, |d| d + enc.padding),
                 pts,
                 duration: u32::try_from(duration).unwrap_or(1).max(1),
                 sync: true,
                 data: Bytes::copy_from_slice(data),
-                wallclock_ms: wall,
+                wallclock_ms: None,
                 next_sync: true,
-            };
-            *open &= sink.send(Feed::Sample(sample));
+            });
         }
     };
     let send = |encoder: &mut ff::encoder::Audio,
@@ -171,11 +155,11 @@ pub(crate) fn run(mut enc: AudioEncoder, rx: Receiver<Work<AudioWork>>, sink: Si
         *fifo_pos += n as i64;
         encoder.send_frame(&frame).is_ok()
     };
-    while open {
+    while out.open {
         let work = match rx.recv() {
             Ok(Work::Item(w)) => w,
             Ok(Work::Discontinuity) => {
-                disc_pending = true;
+                out.discontinuity();
                 continue;
             }
             Ok(Work::End) | Err(_) => break,
@@ -202,26 +186,22 @@ pub(crate) fn run(mut enc: AudioEncoder, rx: Receiver<Work<AudioWork>>, sink: Si
             continue;
         };
         let capacity = f.samples() * enc.rate as usize / (f.rate().max(1) as usize) + 64;
-        let mut out = ff::frame::Audio::new(FLTP, capacity, enc.layout);
-        if let Err(e) = r.run(f, &mut out) {
+        let mut resampled = ff::frame::Audio::new(FLTP, capacity, enc.layout);
+        if let Err(e) = r.run(f, &mut resampled) {
             tracing::warn!(rendition = %enc.name, error = %e, "resampling failed; frame dropped");
             continue;
         }
-        let n = out.samples();
-        if disc_pending {
-            disc_pending = false;
-            disc_at = Some(in_pos);
-        }
-        walls.push_back((in_pos, work.wall_ms));
+        let n = resampled.samples();
+        out.ingested(in_pos, work.wall_ms);
         for (ch, buf) in fifo.iter_mut().enumerate() {
-            buf.extend_from_slice(&out.plane::<f32>(ch)[..n]);
+            buf.extend_from_slice(&resampled.plane::<f32>(ch)[..n]);
         }
         in_pos += n as i64;
         while fifo[0].len() >= enc.frame_size {
             if !send(&mut enc.encoder, &mut fifo, &mut fifo_pos, enc.frame_size) {
                 tracing::warn!(rendition = %enc.name, "AAC encoder rejected a frame");
             }
-            drain(&mut enc.encoder, &mut walls, &mut disc_at, &mut open);
+            drain(&mut enc.encoder, &mut out);
         }
     }
     let rest = fifo[0].len();
@@ -229,8 +209,6 @@ pub(crate) fn run(mut enc: AudioEncoder, rx: Receiver<Work<AudioWork>>, sink: Si
         send(&mut enc.encoder, &mut fifo, &mut fifo_pos, rest);
     }
     let _ = enc.encoder.send_eof();
-    drain(&mut enc.encoder, &mut walls, &mut disc_at, &mut open);
-    if open {
-        sink.send(Feed::End);
-    }
+    drain(&mut enc.encoder, &mut out);
+    out.finish();
 }

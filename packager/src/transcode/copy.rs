@@ -4,8 +4,9 @@
 //! encoded rungs' IDRs onto the same frames, so all renditions stay aligned.
 
 use super::sink::Sink;
-use super::video::{Emitter, Work};
-use super::{Error, Feed, VIDEO_TIMESCALE};
+use super::emitter::Emitter;
+use super::video::Work;
+use super::{Error, VIDEO_TIMESCALE};
 use crate::cmaf::{self, is_annexb, CodecConfig, EncodedSample, MediaKind, TrackInfo};
 use bytes::Bytes;
 use ffmpeg_next::codec::Id;
@@ -102,7 +103,7 @@ fn in_band_sets(hevc: bool, annexb: &[u8]) -> Option<CodecConfig> {
 
 /// Runs the copy rung until `End`.
 pub(crate) fn run(mut rung: CopyRung, rx: Receiver<Work<CopyMsg>>, sink: Sink) {
-    let mut out = Emitter::new(sink, rung.nominal);
+    let mut out = Emitter::video(sink, VIDEO_TIMESCALE, rung.nominal);
     let mut offset: Option<i64> = None;
     let mut waiting: Vec<CopyMsg> = Vec::new();
     let mut disc_pending = false;
@@ -127,10 +128,7 @@ pub(crate) fn run(mut rung: CopyRung, rx: Receiver<Work<CopyMsg>>, sink: Sink) {
             Ok(Work::End) | Err(_) => break,
         }
     }
-    out.release(None);
-    if out.open {
-        out.sink.send(Feed::End);
-    }
+    out.finish();
 }
 
 fn emit(
@@ -174,7 +172,7 @@ fn emit(
             timescale: VIDEO_TIMESCALE,
             language: "und".into(),
         };
-        out.open &= out.sink.send(Feed::Track(track));
+        out.track(track);
         *started = true;
     }
     if *disc_pending {
@@ -183,19 +181,20 @@ fn emit(
             return;
         }
         *disc_pending = false;
-        out.disc_at = Some(pts);
+        out.discontinuity();
     }
+    out.ingested(pts, wall_ms);
     let data = match rung.framing {
         Framing::AnnexB => cmaf::annexb_to_length_prefixed(&data),
         Framing::LengthPrefixed => data,
     };
-    out.release(Some(EncodedSample {
+    out.emit(EncodedSample {
         dts,
         pts,
         duration: 0,
         sync: key,
         data: Bytes::from(data),
         wallclock_ms: Some(wall_ms),
-        next_sync: false, // set by `Emitter::release`
-    }));
+        next_sync: false, // set by the Emitter
+    });
 }

@@ -20,6 +20,7 @@
 
 mod audio;
 mod copy;
+mod emitter;
 mod ingest;
 mod input;
 mod pdt;

@@ -1,14 +1,14 @@
 //! One video rung: scale, encode with libx264/libx265 (key frames forced where the ingest
 //! thread says), and convert packets to [`EncodedSample`]s at the boundary.
 
+use super::emitter::Emitter;
 use super::sink::Sink;
-use super::{Error, Feed, VIDEO_TIMESCALE};
+use super::{Error, VIDEO_TIMESCALE};
 use crate::cmaf::{self, is_annexb, CodecConfig, EncodedSample, MediaKind, TrackInfo};
 use crate::config::{FrameRate, RungConfig, VideoCodec};
 use bytes::Bytes;
 use ff::format::Pixel;
 use ffmpeg_next as ff;
-use std::collections::VecDeque;
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 
@@ -185,93 +185,39 @@ pub(crate) fn open(
     })
 }
 
-/// The output side: hold one packet to learn its duration from the next dts, and whether the
-/// next one is a key frame.
-pub(crate) struct Emitter {
-    pub sink: Sink,
-    held: Option<EncodedSample>,
-    nominal: i64,
-    walls: VecDeque<(i64, i64)>,
-    /// Output pts from which a Discontinuity is due.
-    pub disc_at: Option<i64>,
-    pub open: bool,
-}
-
-impl Emitter {
-    pub(crate) fn new(sink: Sink, nominal: i64) -> Emitter {
-        Emitter {
-            sink,
-            held: None,
-            nominal,
-            walls: VecDeque::new(),
-            disc_at: None,
-            open: true,
-        }
-    }
-
-    fn push(&mut self, pkt: &ff::Packet) {
-        let Some(data) = pkt.data() else { return };
-        let (Some(pts), dts) = (pkt.pts(), pkt.dts()) else {
-            return;
-        };
-        let dts = dts.unwrap_or(pts);
-        let data = if is_annexb(data) {
-            cmaf::annexb_to_length_prefixed(data)
-        } else {
-            data.to_vec()
-        };
-        let wall = self
-            .walls
-            .iter()
-            .position(|(p, _)| *p == pts)
-            .and_then(|i| self.walls.remove(i))
-            .map(|(_, w)| w);
-        let sample = EncodedSample {
-            dts,
-            pts,
-            duration: 0,
-            sync: pkt.is_key(),
-            data: Bytes::from(data),
-            wallclock_ms: wall,
-            next_sync: false, // set by `Emitter::release`
-        };
-        self.release(Some(sample));
-    }
-
-    pub(crate) fn release(&mut self, next: Option<EncodedSample>) {
-        if let Some(mut held) = self.held.take() {
-            let d = next.as_ref().map_or(self.nominal, |n| n.dts - held.dts);
-            held.duration = u32::try_from(if d > 0 { d } else { self.nominal })
-                .unwrap_or(1)
-                .max(1);
-            // The next packet is in hand: when it is a key frame the chunker will take (a later
-            // dts, some bytes), the chunker can close a segment with this sample, so that no
-            // playlist hints a part after its last (rfc8216bis §4.4.5.3). A key frame it
-            // rejected after an early close would leave the next segment without its start.
-            held.next_sync = d > 0 && next.as_ref().is_some_and(|n| n.sync && !n.data.is_empty());
-            if self.disc_at.is_some_and(|at| held.pts >= at) {
-                self.disc_at = None;
-                self.open &= self.sink.send(Feed::Discontinuity);
-            }
-            self.open &= self.sink.send(Feed::Sample(held));
-        }
-        self.held = next;
-    }
+/// An encoder packet as a sample (Annex B turned into length-prefixed NAL units); its
+/// duration, `next_sync` and wall clock are the [`Emitter`]'s to set.
+fn packet_sample(pkt: &ff::Packet) -> Option<EncodedSample> {
+    let data = pkt.data()?;
+    let pts = pkt.pts()?;
+    let data = if is_annexb(data) {
+        cmaf::annexb_to_length_prefixed(data)
+    } else {
+        data.to_vec()
+    };
+    Some(EncodedSample {
+        dts: pkt.dts().unwrap_or(pts),
+        pts,
+        duration: 0,
+        sync: pkt.is_key(),
+        data: Bytes::from(data),
+        wallclock_ms: None,
+        next_sync: false,
+    })
 }
 
 /// Runs the rung until `End` (or until the consumer goes away).
 pub(crate) fn run(mut enc: RungEncoder, rx: Receiver<Work<VideoWork>>, sink: Sink) {
-    let mut out = Emitter::new(sink, enc.nominal);
-    out.open &= out.sink.send(Feed::Track(enc.track.clone()));
+    let mut out = Emitter::video(sink, VIDEO_TIMESCALE, enc.nominal);
+    out.track(enc.track.clone());
     let mut scaler: Option<(Pixel, u32, u32, ff::software::scaling::Context)> = None;
     let mut next_slot = f64::MIN;
-    let mut disc_pending = false;
     let mut pkt = ff::Packet::empty();
     while out.open {
         let work = match rx.recv() {
             Ok(Work::Item(w)) => w,
             Ok(Work::Discontinuity) => {
-                disc_pending = true;
+                out.discontinuity();
                 continue;
             }
             Ok(Work::End) | Err(_) => break,
@@ -331,30 +277,20 @@ pub(crate) fn run(mut enc: RungEncoder, rx: Receiver<Work<VideoWork>>, sink: Sin
         } else {
             ff::picture::Type::None
         });
-        if disc_pending {
-            disc_pending = false;
-            out.disc_at = Some(work.pts);
-        }
-        out.walls.push_back((work.pts, work.wall_ms));
-        if out.walls.len() > 512 {
-            out.walls.pop_front();
-        }
+        out.ingested(work.pts, work.wall_ms);
         if let Err(e) = enc.encoder.send_frame(&frame) {
             tracing::warn!(rendition = %enc.name, error = %e, "encoder rejected a frame");
             continue;
         }
         while enc.encoder.receive_packet(&mut pkt).is_ok() {
-            out.push(&pkt);
+            out.emit_some(packet_sample(&pkt));
         }
     }
     let _ = enc.encoder.send_eof();
     while enc.encoder.receive_packet(&mut pkt).is_ok() {
-        out.push(&pkt);
+        out.emit_some(packet_sample(&pkt));
     }
-    out.release(None);
-    if out.open {
-        out.sink.send(Feed::End);
-    }
+    out.finish();
 }
 
 /// A new reference to the same picture buffers (no copy).
