@@ -17,6 +17,8 @@
 //! listed by EXT-X-PART (§4.4.4.9); *rendition* one track file (one video rung, or the audio);
 //! *epoch* the stream's start stamp, carried in every media URL so that a CDN never confuses runs.
 
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 pub mod cmaf;
 pub mod config;
 pub mod counters;

@@ -2,6 +2,7 @@
 //! layout, cut AAC frames, encode once, and convert packets at the boundary.
 
 use super::emitter::Emitter;
+use super::ffi;
 use super::sink::Sink;
 use super::video::Work;
 use super::Error;
@@ -66,19 +67,8 @@ pub(crate) fn open(
     enc.set_time_base(ff::Rational(1, cfg.sample_rate as i32));
     enc.set_flags(ff::codec::Flags::GLOBAL_HEADER);
     let encoder = enc.open_as(codec).map_err(err("opening the AAC encoder"))?;
-    let (extradata, frame_size, padding) = unsafe {
-        let p = encoder.as_ptr();
-        let ed = if (*p).extradata.is_null() || (*p).extradata_size <= 0 {
-            Vec::new()
-        } else {
-            std::slice::from_raw_parts((*p).extradata, (*p).extradata_size as usize).to_vec()
-        };
-        (
-            ed,
-            ((*p).frame_size.max(1)) as usize,
-            i64::from((*p).initial_padding),
-        )
-    };
+    let extradata = ffi::encoder_extradata(&encoder);
+    let (frame_size, padding) = ffi::encoder_framing(&encoder);
     let codec_config =
         CodecConfig::aac_from_extradata(&extradata).map_err(|e| Error::Bitstream {
             stream: stream.into(),

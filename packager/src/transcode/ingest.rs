@@ -1,26 +1,24 @@
 //! The ingest thread: read, decode once, map timestamps onto the continuous output
 //! timeline, decide the segment-boundary key frames, pace to real time, and hand every
 //! frame to the encoder threads. Also restarts looped files and reconnects live inputs.
+//! Starting and stopping the threads is `pipeline.rs`.
 
-use super::audio::{self, AudioWork};
-use super::copy::{self, CopyMsg};
+use super::audio::AudioWork;
+use super::copy::CopyMsg;
 use super::input::{self, Source};
 use super::pdt::{self, PdtClock};
-use super::sink::{now_ms, Sink};
-use crate::counters::Metrics;
+use super::sink::now_ms;
 use super::timeline::Timeline;
-use super::video::{self, VideoWork, Work};
-use super::{
-    Error, RenditionFeed, RenditionInfo, RenditionKind, FEED_QUEUE, VIDEO_TIMESCALE, WORK_QUEUE,
-};
-use crate::config::{FrameRate, StreamConfig, VideoCodec};
+use super::video::{VideoWork, Work};
+use super::{Error, VIDEO_TIMESCALE};
+use crate::config::StreamConfig;
+use crate::counters::Metrics;
 use crate::grid::{KeyFrames, SegmentGrid};
 use ff::{Rational, Rescale};
 use ffmpeg_next as ff;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, SyncSender};
-use std::sync::{Arc, Once};
-use std::thread::JoinHandle;
+use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Consecutive demuxer errors after which a file input is considered finished.
@@ -28,299 +26,17 @@ const MAX_CONSECUTIVE_READ_ERRORS: u32 = 100;
 /// Wait between attempts to reopen a live input.
 const RECONNECT_DELAY: Duration = Duration::from_millis(200);
 
-/// A running transcode of one stream.
-pub struct Pipeline {
-    stream: String,
-    stop: Arc<AtomicBool>,
-    ingest: Option<JoinHandle<Result<(), Error>>>,
-    workers: Vec<(String, JoinHandle<()>)>,
-    metrics: Arc<Metrics>,
+/// Where the ingest sends its work: each encoder thread's queue.
+pub(super) struct Outputs {
+    /// Transcoded rungs: decoded frames.
+    pub video: Vec<SyncSender<Work<VideoWork>>>,
+    /// Copy rungs: input packets; when any exists, segment boundaries follow input key frames.
+    pub copy: Vec<SyncSender<Work<CopyMsg>>>,
+    /// The audio rendition: decoded audio.
+    pub audio: Option<SyncSender<Work<AudioWork>>>,
 }
 
-impl Pipeline {
-    /// Asks every thread to finish: the input is closed (a blocked read is interrupted), the
-    /// encoders are flushed and every feed ends with [`Feed::End`]. Returns at once.
-    pub fn stop(&self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-
-    /// True when every thread has finished.
-    pub fn is_finished(&self) -> bool {
-        self.ingest.as_ref().is_none_or(|h| h.is_finished())
-            && self.workers.iter().all(|(_, h)| h.is_finished())
-    }
-
-    /// The live counters.
-    pub fn metrics(&self) -> Arc<Metrics> {
-        self.metrics.clone()
-    }
-
-    /// Waits for every thread. The input's end (file without loop) or [`Pipeline::stop`]
-    /// ends it; an error is one that stopped the input (a looped file that cannot be
-    /// reopened) or a thread that panicked.
-    pub fn join(mut self) -> Result<(), Error> {
-        let mut result = Ok(());
-        if let Some(h) = self.ingest.take() {
-            result = h.join().unwrap_or_else(|_| {
-                Err(Error::Panicked {
-                    stream: self.stream.clone(),
-                    thread: "ingest".into(),
-                })
-            });
-        }
-        for (name, h) in self.workers.drain(..) {
-            if h.join().is_err() && result.is_ok() {
-                result = Err(Error::Panicked {
-                    stream: self.stream.clone(),
-                    thread: name,
-                });
-            }
-        }
-        result
-    }
-}
-
-impl Drop for Pipeline {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn init_ffmpeg() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        let _ = ff::init();
-        ff::device::register_all();
-        ff::log::set_level(ff::log::Level::Error);
-    });
-}
-
-pub(super) fn start(
-    cfg: &StreamConfig,
-    stop: Arc<AtomicBool>,
-) -> Result<(Pipeline, Vec<RenditionFeed>), Error> {
-    init_ffmpeg();
-    let name = cfg.name.clone();
-    let url = cfg.input.url.clone();
-    let source = input::open(&cfg.input, stop.clone(), now_ms()).map_err(|source| Error::Open {
-        stream: name.clone(),
-        url: url.clone(),
-        source,
-    })?;
-    if !cfg.rungs.is_empty() && source.video.is_none() {
-        return Err(Error::NoVideo {
-            stream: name,
-            url,
-            rungs: cfg.rungs.len(),
-        });
-    }
-    let (in_w, in_h, in_rate) = match &source.video {
-        Some(v) => (
-            v.decoder.width(),
-            v.decoder.height(),
-            input_rate(cfg, v.rate),
-        ),
-        None => (0, 0, FrameRate { num: 30, den: 1 }),
-    };
-    let nominal = (f64::from(VIDEO_TIMESCALE) / in_rate.fps()).round() as i64;
-    let mut encoders = Vec::new();
-    for rung in &cfg.rungs {
-        encoders.push(if rung.codec == VideoCodec::Copy {
-            let Some(v) = source.video.as_ref() else {
-                continue;
-            };
-            Rung::Copy(copy::open(
-                &name,
-                &rung.name,
-                v.codec_id,
-                &v.extradata,
-                in_w,
-                in_h,
-                nominal,
-            )?)
-        } else {
-            Rung::Encode(video::open(
-                &name,
-                rung,
-                in_w,
-                in_h,
-                in_rate,
-                cfg.segment_target,
-            )?)
-        });
-    }
-    let audio_language = source.audio.as_ref().map(|a| a.language).unwrap_or_default();
-    let audio_enc = match (cfg.audio.enabled(), &source.audio) {
-        (true, Some(a)) => Some(audio::open(&name, &cfg.audio, a.language)?),
-        (true, None) => {
-            tracing::warn!(stream = %name, url = %url, "input has no audio stream: no audio rendition");
-            None
-        }
-        (false, _) => None,
-    };
-    if encoders.is_empty() && audio_enc.is_none() {
-        return Err(Error::Empty { stream: name, url });
-    }
-
-    let mut feeds = Vec::new();
-    let mut workers = Vec::new();
-    let mut renditions = Vec::new();
-    let mut video_tx = Vec::new();
-    let mut copy_tx = Vec::new();
-    for (enc, rung) in encoders.into_iter().zip(&cfg.rungs) {
-        let (sink, rx) = Sink::new(&rung.name, FEED_QUEUE);
-        renditions.push(sink.metrics.clone());
-        let thread = format!("{name}/{}", rung.name);
-        let spawned = match enc {
-            Rung::Encode(enc) => {
-                let crate::cmaf::MediaKind::Video { width, height } = enc.track.kind else {
-                    continue;
-                };
-                let frame_rate = rung
-                    .frame_rate
-                    .filter(|r| r.fps() < in_rate.fps())
-                    .unwrap_or(in_rate);
-                let bitrate = rung.maxrate().map_or(0, |b| b.bps());
-                feeds.push(RenditionFeed {
-                    info: RenditionInfo {
-                        name: rung.name.clone(),
-                        kind: RenditionKind::Video {
-                            width,
-                            height,
-                            frame_rate,
-                            copy: false,
-                        },
-                        nominal_bitrate: bitrate,
-                    },
-                    rx,
-                });
-                let (tx, work_rx) = sync_channel(WORK_QUEUE);
-                video_tx.push(tx);
-                std::thread::Builder::new()
-                    .name(thread.clone())
-                    .spawn(move || video::run(enc, work_rx, sink))
-            }
-            Rung::Copy(c) => {
-                feeds.push(RenditionFeed {
-                    info: RenditionInfo {
-                        name: rung.name.clone(),
-                        kind: RenditionKind::Video {
-                            width: in_w,
-                            height: in_h,
-                            frame_rate: in_rate,
-                            copy: true,
-                        },
-                        nominal_bitrate: 0,
-                    },
-                    rx,
-                });
-                // Packets run ahead of decoded frames by the decoder's delay: a deeper queue.
-                let (tx, work_rx) = sync_channel(WORK_QUEUE * 8);
-                copy_tx.push(tx);
-                std::thread::Builder::new()
-                    .name(thread.clone())
-                    .spawn(move || copy::run(c, work_rx, sink))
-            }
-        };
-        let h = spawned.map_err(|_| Error::Panicked {
-            stream: name.clone(),
-            thread: thread.clone(),
-        })?;
-        workers.push((thread, h));
-    }
-    let mut audio_tx = None;
-    if let Some(enc) = audio_enc {
-        let (sink, rx) = Sink::new(&enc.name, FEED_QUEUE);
-        renditions.push(sink.metrics.clone());
-        feeds.push(RenditionFeed {
-            info: RenditionInfo {
-                name: enc.name.clone(),
-                kind: RenditionKind::Audio {
-                    channels: cfg.audio.channels,
-                    sample_rate: cfg.audio.sample_rate,
-                    language: audio_language,
-                },
-                nominal_bitrate: cfg.audio.bitrate.bps(),
-            },
-            rx,
-        });
-        let (tx, work_rx) = sync_channel(WORK_QUEUE * 4);
-        audio_tx = Some(tx);
-        let thread = format!("{name}/{}", enc.name);
-        let h = std::thread::Builder::new()
-            .name(thread.clone())
-            .spawn(move || audio::run(enc, work_rx, sink))
-            .map_err(|_| Error::Panicked {
-                stream: name.clone(),
-                thread: thread.clone(),
-            })?;
-        workers.push((thread, h));
-    }
-    let metrics = Arc::new(Metrics {
-        renditions,
-        ..Default::default()
-    });
-    let ingest = Ingest {
-        copy_tx,
-        copy_offset: None,
-        cfg: cfg.clone(),
-        stop: stop.clone(),
-        metrics: metrics.clone(),
-        video_tx,
-        audio_tx,
-        timeline: Timeline::new(VIDEO_TIMESCALE, nominal),
-        keys: KeyFrames::new(
-            SegmentGrid::from_seconds(0, cfg.segment_target, VIDEO_TIMESCALE).step(),
-        ),
-        clock: None,
-        audio_seconds: 0.0,
-        // Paced inputs keep their anchor; live ones follow the sender's clock within a bound.
-        pdt: PdtClock::new(
-            (!cfg.input.realtime || cfg.input.is_network()).then_some(pdt::LIVE_MAX_LAG_MS),
-        ),
-    };
-    let thread = format!("{name}/ingest");
-    let h = std::thread::Builder::new()
-        .name(thread.clone())
-        .spawn(move || ingest.run(source))
-        .map_err(|_| Error::Panicked {
-            stream: name.clone(),
-            thread,
-        })?;
-    Ok((
-        Pipeline {
-            stream: name,
-            stop,
-            ingest: Some(h),
-            workers,
-            metrics,
-        },
-        feeds,
-    ))
-}
-
-/// The input frame rate: the test pattern's, the probed average, or 30.
-fn input_rate(cfg: &StreamConfig, probed: Rational) -> FrameRate {
-    if cfg.input.is_testpattern() {
-        return cfg.input.testpattern.frame_rate;
-    }
-    match (
-        u32::try_from(probed.numerator()),
-        u32::try_from(probed.denominator()),
-    ) {
-        (Ok(num), Ok(den)) if num > 0 && den > 0 && f64::from(num) / f64::from(den) <= 240.0 => {
-            FrameRate { num, den }
-        }
-        _ => FrameRate { num: 30, den: 1 },
-    }
-}
-
-enum Rung {
-    Encode(video::RungEncoder),
-    Copy(copy::CopyRung),
-}
-
-struct Ingest {
+pub(super) struct Ingest {
     /// Copy rungs: input packets; when any exists, segment boundaries follow input key frames.
     copy_tx: Vec<SyncSender<Work<CopyMsg>>>,
     /// The timeline offset last sent to the copy rungs.
@@ -341,6 +57,37 @@ struct Ingest {
     pdt: PdtClock,
 }
 
+impl Ingest {
+    /// The ingest of `cfg` at an input frame duration of `nominal` ticks.
+    pub(super) fn new(
+        cfg: &StreamConfig,
+        stop: Arc<AtomicBool>,
+        metrics: Arc<Metrics>,
+        out: Outputs,
+        nominal: i64,
+    ) -> Ingest {
+        Ingest {
+            copy_tx: out.copy,
+            copy_offset: None,
+            cfg: cfg.clone(),
+            stop,
+            metrics,
+            video_tx: out.video,
+            audio_tx: out.audio,
+            timeline: Timeline::new(VIDEO_TIMESCALE, nominal),
+            keys: KeyFrames::new(
+                SegmentGrid::from_seconds(0, cfg.segment_target, VIDEO_TIMESCALE).step(),
+            ),
+            clock: None,
+            audio_seconds: 0.0,
+            // Paced inputs keep their anchor; live ones follow the sender's clock within a bound.
+            pdt: PdtClock::new(
+                (!cfg.input.realtime || cfg.input.is_network()).then_some(pdt::LIVE_MAX_LAG_MS),
+            ),
+        }
+    }
+}
+
 enum Ended {
     Eof,
     Broken,
@@ -352,7 +99,7 @@ impl Ingest {
         self.stop.load(Ordering::Relaxed)
     }
 
-    fn run(mut self, mut source: Source) -> Result<(), Error> {
+    pub(super) fn run(mut self, mut source: Source) -> Result<(), Error> {
         let result = loop {
             let ended = self.read_all(&mut source);
             drop(source);

@@ -36,17 +36,6 @@ pub(crate) struct Decoded<D> {
     pub language: Language,
 }
 
-fn extradata_of(params: &codec::Parameters) -> Vec<u8> {
-    unsafe {
-        let p = params.as_ptr();
-        if (*p).extradata.is_null() || (*p).extradata_size <= 0 {
-            Vec::new()
-        } else {
-            std::slice::from_raw_parts((*p).extradata, (*p).extradata_size as usize).to_vec()
-        }
-    }
-}
-
 /// The lavfi graph of the test pattern: `testsrc2` with the wall clock (UTC, milliseconds)
 /// and frame number burnt in, plus a `sine` tone. The clock is the frame's pts plus the
 /// time of day at open, which is the wall clock when the pattern is paced to real time.
@@ -114,7 +103,7 @@ pub(crate) fn open(
     let video = match video {
         Some((index, time_base, rate, params)) => {
             let codec_id = params.id();
-            let extradata = extradata_of(&params);
+            let extradata = super::ffi::parameters_extradata(&params);
             let mut ctx = codec::context::Context::from_parameters(params)?;
             ctx.set_threading(ff::threading::Config {
                 kind: ff::threading::Type::Frame,
@@ -170,6 +159,17 @@ fn open_input(
 ) -> Result<format::context::Input, ff::Error> {
     use ff::ffi;
     let c_url = CString::new(url).map_err(|_| ff::Error::InvalidData)?;
+    // SAFETY: the sequence libavformat documents for opening an input with an interrupt
+    // callback, which ffmpeg-next's `format::input` does not expose:
+    // - every C string passed (`c_url`, `c_name`) outlives the call it is passed to;
+    // - `ps` is checked non-null after allocation, and owned by this function until
+    //   `avformat_open_input` either takes it (success) or frees it (failure, as documented),
+    //   so it is never used after a failed open;
+    // - `opts` is disowned into C and taken back (`Dictionary::own`) right after the call,
+    //   which replaced it with the options it did not use;
+    // - after a failed `avformat_find_stream_info` the context is closed here and not used;
+    // - on success `wrap_with_interrupt` takes ownership of `ps` together with the interrupt
+    //   guard, which keeps the callback's closure alive as long as the context.
     unsafe {
         let fmt: *const ffi::AVInputFormat = match format_name {
             Some(name) => {

@@ -21,14 +21,16 @@
 mod audio;
 mod copy;
 mod emitter;
+mod ffi;
 mod ingest;
 mod input;
+mod pipeline;
 mod pdt;
 mod sink;
 mod timeline;
 mod video;
 
-pub use ingest::Pipeline;
+pub use pipeline::Pipeline;
 pub use crate::counters::{Metrics, RenditionMetrics};
 
 use crate::cmaf;
@@ -133,6 +135,16 @@ pub enum Error {
         /// The input codec name.
         codec: String,
     },
+    /// The OS refused to start a pipeline thread.
+    #[error("stream {stream:?}: cannot start thread {thread:?}: {source}")]
+    Thread {
+        /// Stream name.
+        stream: String,
+        /// Thread name.
+        thread: String,
+        /// What the OS said.
+        source: std::io::Error,
+    },
     /// A pipeline thread panicked (a bug; reported rather than propagated).
     #[error("stream {stream:?}: thread {thread:?} panicked")]
     Panicked {
@@ -161,5 +173,5 @@ pub fn start_interruptible(
     stream: &StreamConfig,
     stop: Arc<AtomicBool>,
 ) -> Result<(Pipeline, Vec<RenditionFeed>), Error> {
-    ingest::start(stream, stop)
+    pipeline::start(stream, stop)
 }

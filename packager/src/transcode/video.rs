@@ -2,6 +2,7 @@
 //! thread says), and convert packets to [`EncodedSample`]s at the boundary.
 
 use super::emitter::Emitter;
+use super::ffi;
 use super::sink::Sink;
 use super::{Error, VIDEO_TIMESCALE};
 use crate::cmaf::{self, is_annexb, CodecConfig, EncodedSample, MediaKind, TrackInfo};
@@ -98,18 +99,11 @@ pub(crate) fn open(
     enc.set_bit_rate(bitrate as usize);
     let maxrate = rung.maxrate().map(|b| b.bps()).unwrap_or(bitrate);
     enc.set_max_bit_rate(maxrate as usize);
-    unsafe {
-        let p = enc.as_mut_ptr();
-        (*p).rc_buffer_size = rung
-            .bufsize()
-            .map(|b| b.bps())
-            .unwrap_or(maxrate)
-            .min(i32::MAX as u64) as i32;
-        (*p).framerate = ff::ffi::AVRational {
-            num: rate.num as i32,
-            den: rate.den as i32,
-        };
-    }
+    ffi::set_video_rate_control(
+        &mut enc,
+        rung.bufsize().map(|b| b.bps()).unwrap_or(maxrate),
+        (rate.num as i32, rate.den as i32),
+    );
     let mut opts = ff::Dictionary::new();
     opts.set("preset", rung.preset());
     opts.set("profile", rung.profile());
@@ -141,14 +135,7 @@ pub(crate) fn open(
         &rung.name,
         format!("opening {codec_name}"),
     ))?;
-    let extradata = unsafe {
-        let p = encoder.as_ptr();
-        if (*p).extradata.is_null() || (*p).extradata_size <= 0 {
-            &[][..]
-        } else {
-            std::slice::from_raw_parts((*p).extradata, (*p).extradata_size as usize)
-        }
-    };
+    let extradata = &ffi::encoder_extradata(&encoder)[..];
     let codec_config = if hevc {
         CodecConfig::hevc_from_extradata(extradata)
     } else {
@@ -238,7 +225,7 @@ pub(crate) fn run(mut enc: RungEncoder, rx: Receiver<Work<VideoWork>>, sink: Sin
             && src.width() == enc.width
             && src.height() == enc.height
         {
-            match share(src) {
+            match ffi::share_frame(src) {
                 Some(f) => f,
                 None => continue,
             }
@@ -291,12 +278,4 @@ pub(crate) fn run(mut enc: RungEncoder, rx: Receiver<Work<VideoWork>>, sink: Sin
         out.emit_some(packet_sample(&pkt));
     }
     out.finish();
-}
-
-/// A new reference to the same picture buffers (no copy).
-fn share(f: &ff::frame::Video) -> Option<ff::frame::Video> {
-    unsafe {
-        let p = ff::ffi::av_frame_clone(f.as_ptr());
-        (!p.is_null()).then(|| ff::frame::Video::wrap(p))
-    }
 }
