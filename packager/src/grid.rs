@@ -3,11 +3,11 @@
 //!
 //! One grid serves both sides of the encoder. The ingest forces a key frame on the first frame at
 //! or after each grid point, and the chunker closes every rendition's segments at the same grid
-//! points (video at that key frame, audio at the AAC frame that straddles the point). The two
-//! once derived the grid separately and drifted apart (a key forced one target after the
-//! previous key, where the chunker counted from the timeline's start): at 29.97 fps with 2 s
-//! segments a GOP is 2.002 s, and after ~1,000 segments video MSNs fell one behind audio's,
-//! which breaks rendition reports and switching (rfc8216bis-22 §4.4.5.4, §6.2.4).
+//! points (video at that key frame, audio at the AAC frame that straddles the point). Two
+//! derivations would drift apart wherever a segment is not a whole number of frames (a key
+//! forced one target after the previous key, at 29.97 fps with 2 s segments, is a 2.002 s GOP:
+//! after ~1,000 segments video MSNs would be one behind audio's), which breaks rendition reports
+//! and switching (rfc8216bis-22 §4.4.5.4, §6.2.4).
 
 /// Segment boundaries at `origin + k × step` ticks, for every integer `k`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

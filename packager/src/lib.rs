@@ -13,7 +13,7 @@
 //!                                   playlist::MediaPlaylist / MultivariantPlaylist (pure render)
 //! ```
 //!
-//! Glossary: *MSN* media sequence number of a segment (rfc8216bis §4.4.3.2); *part* a CMAF chunk
+//! Glossary: *MSN* media sequence number of a segment (rfc8216bis-22 §4.4.3.2); *part* a CMAF chunk
 //! listed by EXT-X-PART (§4.4.4.9); *rendition* one track file (one video rung, or the audio);
 //! *epoch* the stream's start stamp, carried in every media URL so that a CDN never confuses runs.
 

@@ -126,7 +126,7 @@ pub fn start(config: &StreamConfig, options: &Options) -> Result<LiveStream, Err
     let settings = StreamSettings {
         name: config.name.clone(),
         epoch,
-        // rfc8216bis §4.4.3.1: every EXTINF, rounded, is at most the target duration; segments
+        // rfc8216bis-22 §4.4.3.1: every EXTINF, rounded, is at most the target duration; segments
         // close at the first IDR at or after the segment target, and IDRs are forced there.
         target_duration: rules::target_duration(config.segment_target),
         part_target: config.part_target,

@@ -409,7 +409,7 @@ fn video_at_59_94_fps_is_spread_evenly() {
     }
 }
 
-/// rfc8216bis §4.4.5.3: a preload hint's URI MUST be the one later added. An audio segment is
+/// rfc8216bis-22 §4.4.5.3: a preload hint's URI MUST be the one later added. An audio segment is
 /// complete once its last sample is in (the next sample, a sync sample like every audio one,
 /// opens the next segment), so it closes then, and the playlist hints the next segment's first
 /// part instead of a part after this segment's last that would never come. Video closes the same

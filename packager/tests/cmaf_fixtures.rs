@@ -57,7 +57,7 @@ fn check(name: &str, want: Want) -> (Demuxed, Output) {
                 "{name}: tfdt continuity after part {i}"
             );
             if next.msn == p.msn && !p.independent {
-                // rfc8216bis §4.4.4.9: all but a segment's last part and the INDEPENDENT=YES
+                // rfc8216bis-22 §4.4.4.9: all but a segment's last part and the INDEPENDENT=YES
                 // ones last at least 85 % of PART-TARGET.
                 assert!(
                     p.duration * 100 >= target * 85,

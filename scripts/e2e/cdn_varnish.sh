@@ -3,7 +3,7 @@
 # Checks through the edge that
 #   - playlists, init, part and segment arrive intact with the origin's Cache-Control, and media is
 #     cached (second GET is a HIT, no new origin request);
-#   - 50 concurrent blocking reloads for the next part (rfc8216bis §6.2.5.2) collapse onto one origin
+#   - 50 concurrent blocking reloads for the next part (rfc8216bis-22 §6.2.5.2) collapse onto one origin
 #     request, and all 50 get a playlist with that part; prints the collapse ratio and the spread
 #     between the first and the last answer (Varnish wakes its waiting list at once);
 #   - directive order does not split the cache (?_HLS_part=P&_HLS_msn=M is the object of
@@ -114,7 +114,7 @@ for line in text.splitlines():
         counts.append(k); k = 0
 if not counts or counts[-1] == 0:
     sys.exit("no complete segment with parts in the playlist")
-# After the last part of a segment comes part 0 of the next one (rfc8216bis §6.2.5.2).
+# After the last part of a segment comes part 0 of the next one (rfc8216bis-22 §6.2.5.2).
 msn, part = (msn, part + 1) if part + 1 < counts[-1] else (msn + 1, 0)
 query = "%s?_HLS_msn=%d&_HLS_part=%d" % (path, msn, part)
 barrier = threading.Barrier(n)

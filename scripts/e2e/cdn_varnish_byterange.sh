@@ -10,7 +10,7 @@
 #     (Varnish answers a Range on an object still arriving with a 200 of the whole object; a 206
 #     must name its range);
 #   - the bytes arrive part by part as the origin completes them, not at the segment's end, and each
-#     part arrives in one burst (rfc8216bis §6.2.6: no byte of a part before all of it can go at the
+#     part arrives in one burst (rfc8216bis-22 §6.2.6: no byte of a part before all of it can go at the
 #     link's speed, for each part in turn), through the edge;
 #   - once the segment is complete the same Range is a HIT answered 206 with its Content-Range.
 set -euo pipefail
@@ -80,7 +80,7 @@ def viewer(i):
         c.connect()
         barrier.wait()
         t0 = time.monotonic()
-        # Half ask as rfc8216bis §4.4.5.3 recommends (RFC 8673's last byte 2^53 - 1), half open-ended.
+        # Half ask as rfc8216bis-22 §4.4.5.3 recommends (RFC 8673's last byte 2^53 - 1), half open-ended.
         end = "9007199254740991" if i % 2 else ""
         c.request("GET", path, headers={"Range": "bytes=%d-%s" % (start, end)})
         r = c.getresponse()
@@ -124,7 +124,7 @@ for i, (status, h, got, arrivals) in enumerate(results):
         sys.exit("viewer %d: %r %r" % (i, status, got[:200]))
     if whole[start:] != got[start - skip:]:
         sys.exit("viewer %d: %d bytes (status %d) are not the segment from byte %d" % (i, len(got), status, start))
-    # rfc8216bis §6.2.6 through the edge: the bytes of each part still to come arrive in one burst
+    # rfc8216bis-22 §6.2.6 through the edge: the bytes of each part still to come arrive in one burst
     # (the time between its first and its last byte is short against the 0.33 s a part lasts), and
     # the first of them well before the segment's end.
     def when(offset):  # time the byte at `offset` (offset into `got`) had arrived

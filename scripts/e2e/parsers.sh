@@ -28,7 +28,7 @@ timeout 60 node "$E2E_ROOT/scripts/player/parse.mjs" "$MASTER" --recurse > "$E2E
 echo "parsers: m3u8-parser ok on $(wc -l < "$E2E_OUT/parsers-m3u8-parser.jsonl") playlist(s)"
 timeout 60 python3 "$E2E_ROOT/scripts/e2e/m3u8_check.py" "$MASTER" || die "python m3u8"
 
-# Delta update (rfc8216bis §6.2.5.1): the live playlist offers it, and once the window is longer
+# Delta update (rfc8216bis-22 §6.2.5.1): the live playlist offers it, and once the window is longer
 # than CAN-SKIP-UNTIL (12 s at the default 2 s segments) the delta really skips segments; both
 # parsers must read that playlist, EXT-X-SKIP included.
 curl -sf "$MEDIA" | grep -q 'CAN-SKIP-UNTIL' || die "the live media playlist offers no delta updates"

@@ -28,7 +28,7 @@ pub struct Args {
 }
 
 /// Transcodes and packages the input as fast as possible, then writes VOD playlists
-/// (EXT-X-PLAYLIST-TYPE:VOD, EXT-X-ENDLIST; rfc8216bis §4.4.3.5).
+/// (EXT-X-PLAYLIST-TYPE:VOD, EXT-X-ENDLIST; rfc8216bis-22 §4.4.3.5).
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let config = match &args.config {
         Some(p) => Config::load(p)?,

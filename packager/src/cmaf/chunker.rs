@@ -256,8 +256,8 @@ impl Chunker {
         self.config.validate(track.timescale)?;
         let bytes = write_init(&track)?;
         if self.track.is_some() && self.used_init {
-            // A codec change: rfc8216bis §4.4.4.5 (EXT-X-MAP) needs a new init and
-            // §4.4.2.3 a discontinuity, as the encoding parameters change.
+            // A codec change: rfc8216bis-22 §4.4.4.5 (EXT-X-MAP) needs a new init and
+            // §4.4.4.3 a discontinuity, as the encoding parameters change.
             self.close_segment(None);
             self.open_discontinuity();
             self.init_id = self.discontinuity_seq;
@@ -305,7 +305,7 @@ impl Chunker {
             let backward = (BACKWARD_DISCONTINUITY_SECS * timescale) as i128;
             let forward = (FORWARD_DISCONTINUITY_SECS * timescale) as i128;
             if step <= -backward || step > forward {
-                // A timestamp jump (publisher restart): rfc8216bis §4.4.2.3 requires
+                // A timestamp jump (publisher restart): rfc8216bis-22 §4.4.4.3 requires
                 // EXT-X-DISCONTINUITY before a segment with a different timestamp sequence.
                 self.close_segment(None);
                 self.open_discontinuity();
@@ -338,7 +338,7 @@ impl Chunker {
         self.used_init = true;
 
         // Segments close only at a sync sample once the target is reached
-        // (rfc8216bis §4.4.4.9 parts of a segment; ISO/IEC 23000-19 §7.3.3: a CMAF segment starts
+        // (rfc8216bis-22 §4.4.4.9 parts of a segment; ISO/IEC 23000-19 §7.3.3: a CMAF segment starts
         // with a SAP).
         // Which sample is the first of the next segment: see `lead`.
         let lead = self.lead(s.duration);
@@ -349,7 +349,7 @@ impl Chunker {
                 }
             }
         }
-        // rfc8216bis §4.4.4.9: a part must not exceed PART-TARGET; cut before this sample if it
+        // rfc8216bis-22 §4.4.4.9: a part must not exceed PART-TARGET; cut before this sample if it
         // would overrun the open part.
         if let Some(first) = self.part.first() {
             if (dts - first.dts) as u64 + s.duration as u64 > self.part_target {
@@ -403,7 +403,7 @@ impl Chunker {
         // When the next sample is known to be a sync sample (every audio sample is one; a video
         // encoder says so with `next_sync`) and it would open the next segment, this segment is
         // complete now. Closing it here, not when that sample arrives, keeps the preload hint
-        // right: rfc8216bis §4.4.5.3, the hinted URI MUST be the one later added, i.e. the next
+        // right: rfc8216bis-22 §4.4.5.3, the hinted URI MUST be the one later added, i.e. the next
         // segment's first part, not a part after this segment's last that never comes.
         if self.is_audio() || s.next_sync {
             if let Some(seg) = &self.segment {
@@ -459,7 +459,7 @@ impl Chunker {
     /// it moves to the next segment once its buffer ends within `maxFragLookUpTolerance`
     /// (0.25 s) of it, which leaves a hole in the buffer and a stall. So the segment's samples
     /// are spread evenly over the fewest parts that hold them (94 frames: 14,14,14,13,13,13,13),
-    /// every part still at most PART-TARGET (rfc8216bis §4.4.4.9).
+    /// every part still at most PART-TARGET (rfc8216bis-22 §4.4.4.9).
     ///
     /// Shorter parts must keep §4.4.4.9's other bound, at least 85 % of PART-TARGET for any
     /// part but an INDEPENDENT=YES one or a segment's last: audio parts are all independent; for
@@ -509,7 +509,7 @@ impl Chunker {
     /// to 21 ms). hls.js keeps audio loading no more than one fragment ahead of the main one
     /// (`frag.start > mainFragLoading.end` stops it): an audio segment starting 5 ms after the
     /// video one's end held audio loading back until the buffer ran dry. Both keep the MSNs of
-    /// all renditions on one timeline (rfc8216bis §6.2.4, §4.4.5.4; see `grid`).
+    /// all renditions on one timeline (rfc8216bis-22 §6.2.4, §4.4.5.4; see `grid`).
     fn lead(&self, duration: u32) -> i64 {
         if self.is_audio() {
             i64::from(duration.max(1)) - 1

@@ -22,7 +22,7 @@ pub(crate) fn write_init(track: &TrackInfo) -> Result<Vec<u8>, Error> {
         return Err(Error::InvalidConfig("track timescale is 0".into()));
     }
     let mut w = BoxWriter::with_capacity(1024);
-    // rfc8216bis §3.1.2: "an ftyp box containing a brand that is compatible with iso6 or
+    // rfc8216bis-22 §3.1.2: "an ftyp box containing a brand that is compatible with iso6 or
     // higher"; cmfc declares a CMAF track (ISO/IEC 23000-19 §7.2).
     w.boxed(b"ftyp", |w| {
         w.bytes(b"iso6")
@@ -34,7 +34,7 @@ pub(crate) fn write_init(track: &TrackInfo) -> Result<Vec<u8>, Error> {
     });
     let mut err = None;
     w.boxed(b"moov", |w| {
-        // rfc8216bis §3.1.2: mvhd and tkhd durations zero, sample tables empty, mvex present.
+        // rfc8216bis-22 §3.1.2: mvhd and tkhd durations zero, sample tables empty, mvex present.
         w.full(b"mvhd", 0, 0, |w| {
             w.u32(0).u32(0).u32(MOVIE_TIMESCALE).u32(0); // creation, modification, timescale, duration
             w.u32(0x0001_0000).u16(0x0100).zeros(10); // rate 1.0, volume 1.0, reserved

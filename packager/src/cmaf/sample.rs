@@ -61,13 +61,13 @@ pub struct EncodedSample {
     /// layout, as in the `mdat`). Audio: one raw AAC (or Opus) frame, no ADTS header.
     pub data: Bytes,
     /// Wall-clock time of this sample at ingest, in Unix milliseconds, used for
-    /// EXT-X-PROGRAM-DATE-TIME (rfc8216bis §4.4.4.6). `None` when unknown.
+    /// EXT-X-PROGRAM-DATE-TIME (rfc8216bis-22 §4.4.4.6). `None` when unknown.
     pub wallclock_ms: Option<i64>,
     /// True when the producer already holds the next sample of this track, and it is a sync
     /// sample the chunker will accept (a later dts, non-empty): an encoder that holds one packet
     /// to learn each duration knows this. The chunker then closes a segment with its last sample
     /// instead of when the next sync sample arrives, so the preload hint already names the next
-    /// segment's first part (rfc8216bis §4.4.5.3). False when unknown; it must never be true
+    /// segment's first part (rfc8216bis-22 §4.4.5.3). False when unknown; it must never be true
     /// otherwise. Audio tracks ignore it (every audio sample is a sync sample).
     pub next_sync: bool,
 }

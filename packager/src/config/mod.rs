@@ -101,10 +101,10 @@ pub struct StreamConfig {
     /// `input = { … }` or `[stream.input]`: where the media comes from. Required.
     pub input: InputConfig,
     /// Target segment duration in seconds (EXT-X-TARGETDURATION is its rounded value,
-    /// rfc8216bis §4.4.3.1). 1 to 10. Default 2.0.
+    /// rfc8216bis-22 §4.4.3.1). 1 to 10. Default 2.0.
     #[serde(default = "default_segment_target")]
     pub segment_target: f64,
-    /// Target part duration in seconds (EXT-X-PART-INF PART-TARGET, rfc8216bis §4.4.3.7).
+    /// Target part duration in seconds (EXT-X-PART-INF PART-TARGET, rfc8216bis-22 §4.4.3.7).
     /// At least 0.1 and below `segment_target`. Default 1/3 (0.333…).
     #[serde(default = "default_part_target")]
     pub part_target: f64,

@@ -83,7 +83,7 @@ pub(crate) fn validate(config: &Config) -> Check {
 // `!(x >= min)` on purpose: NaN must fail the range checks.
 #[allow(clippy::neg_cmp_op_on_partial_ord)]
 fn validate_stream(s: &StreamConfig, at: &dyn Fn(&[Seg]) -> Vec<Seg>) -> Check {
-    // rfc8216bis §4.4.3.1: EXT-X-TARGETDURATION is an integer; we keep segments 1..=10 s so a
+    // rfc8216bis-22 §4.4.3.1: EXT-X-TARGETDURATION is an integer; we keep segments 1..=10 s so a
     // low-latency playlist stays useful (Apple recommends 4 s or less for LL-HLS; 6 s is the
     // general recommendation of §B).
     if !(1.0..=10.0).contains(&s.segment_target) {
@@ -92,7 +92,7 @@ fn validate_stream(s: &StreamConfig, at: &dyn Fn(&[Seg]) -> Vec<Seg>) -> Check {
             "expected seconds between 1 and 10",
         );
     }
-    // rfc8216bis §4.4.3.7: PART-TARGET is the maximum part duration; parts are cut at frame
+    // rfc8216bis-22 §4.4.3.7: PART-TARGET is the maximum part duration; parts are cut at frame
     // boundaries, so below 0.1 s a part would hold a frame or two and blow up request rates.
     // Written negated so that NaN fails too.
     if !(s.part_target >= 0.1) {
@@ -104,7 +104,7 @@ fn validate_stream(s: &StreamConfig, at: &dyn Fn(&[Seg]) -> Vec<Seg>) -> Check {
             format!("expected less than segment_target ({} s)", s.segment_target),
         );
     }
-    // rfc8216bis §6.2.2: the server MUST NOT remove a segment if that makes the playlist shorter
+    // rfc8216bis-22 §6.2.2: the server MUST NOT remove a segment if that makes the playlist shorter
     // than three target durations; one more for the segment being written.
     if !(4..=1000).contains(&s.window) {
         return fail(

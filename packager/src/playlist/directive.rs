@@ -57,7 +57,7 @@ impl Position {
     }
 }
 
-/// `_HLS_skip` (rfc8216bis §6.2.5.1).
+/// `_HLS_skip` (rfc8216bis-22 §6.2.5.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub enum Skip {
     /// No delta update.
@@ -69,7 +69,7 @@ pub enum Skip {
     V2,
 }
 
-/// Parsed delivery directives of a playlist request (rfc8216bis §6.2.5).
+/// Parsed delivery directives of a playlist request (rfc8216bis-22 §6.2.5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub struct Directive {
     /// `_HLS_msn`.
@@ -122,7 +122,7 @@ pub enum DirectiveError {
     },
     /// §6.2.5.2: "If the Playlist URI contains an _HLS_part directive but no _HLS_msn
     /// directive, the Server MUST return Bad Request".
-    #[error("_HLS_part without _HLS_msn (rfc8216bis §6.2.5.2 requires 400)")]
+    #[error("_HLS_part without _HLS_msn (rfc8216bis-22 §6.2.5.2 requires 400)")]
     PartWithoutMsn,
 }
 

@@ -88,7 +88,7 @@ impl Rendition {
 
     /// A rendition that keeps a copy of everything under `dir`, resuming the window a previous
     /// run of the same epoch left there. The first new segment after a resume is marked as a
-    /// discontinuity (rfc8216bis §4.4.4.3: encoder restarted).
+    /// discontinuity (rfc8216bis-22 §4.4.4.3: encoder restarted).
     pub fn with_disk(
         info: RenditionInfo,
         settings: Arc<StreamSettings>,
@@ -156,7 +156,7 @@ impl Rendition {
     /// Applies the events of one chunker push together: all under one lock, then one new
     /// position. A part and the close of its segment (the chunker queues both when it knows
     /// the next sample opens the next segment) are never seen apart, so no playlist rendered
-    /// between them hints a part after the segment's last (rfc8216bis §4.4.5.3).
+    /// between them hints a part after the segment's last (rfc8216bis-22 §4.4.5.3).
     /// No events (most pushes: a part ends every few samples) take no lock.
     pub fn apply_all(&self, events: impl IntoIterator<Item = Event>) {
         let events: Vec<Event> = events.into_iter().collect();
@@ -419,7 +419,7 @@ impl Rendition {
     }
 
     /// This rendition's entry in the other renditions' EXT-X-RENDITION-REPORT
-    /// (rfc8216bis §4.4.5.4: LAST-MSN/LAST-PART of its last, possibly partial, segment).
+    /// (rfc8216bis-22 §4.4.5.4: LAST-MSN/LAST-PART of its last, possibly partial, segment).
     pub fn report(&self, uri: String) -> RenditionReport {
         let p = self.position();
         // A complete `msn` reports its last part; an open one its newest part.

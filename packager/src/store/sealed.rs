@@ -2,8 +2,8 @@
 //!
 //! When a segment closes, its bytes go into a memfd that is then sealed against every change
 //! (F_SEAL_WRITE, F_SEAL_SHRINK, F_SEAL_GROW) and mapped read-only; the segment's `Bytes`, and
-//! its parts as slices of them, are that mapping. The window still holds each byte once, but
-//! now in pages the kernel can hand to a socket by reference: [`locate`] tells, for any slice of
+//! its parts as slices of them, are that mapping. The window still holds each byte once, in
+//! pages the kernel can hand to a socket by reference: [`locate`] tells, for any slice of
 //! such a segment, which file and offset it is, so the origin can `sendfile` it instead of
 //! copying it into every socket (nginx's advantage serving files, without leaving memory).
 

@@ -87,7 +87,7 @@ impl Stream {
     }
 
     /// The full media playlist model of one rendition, with a rendition report for every other
-    /// rendition (rfc8216bis Appendix B.1; §4.4.5.4: relative URIs).
+    /// rendition (rfc8216bis-22 Appendix B.1; §4.4.5.4: relative URIs).
     pub fn media_playlist(&self, rendition: &Rendition) -> MediaPlaylist {
         let mut model = rendition.playlist_model();
         if !model.ended {
@@ -102,7 +102,7 @@ impl Stream {
     }
 
     /// The multivariant playlist: one variant per video rung, the audio rendition as an
-    /// EXT-X-MEDIA group that every variant names (rfc8216bis §4.4.6.1, §4.4.6.2).
+    /// EXT-X-MEDIA group that every variant names (rfc8216bis-22 §4.4.6.1, §4.4.6.2).
     /// BANDWIDTH is the peak segment bit rate measured over the window and AVERAGE-BANDWIDTH
     /// the mean (§4.4.6.2), each with the audio's added since a variant plays both; until a
     /// segment exists, the configured bitrate stands in.

@@ -154,7 +154,7 @@ impl Window {
         self.segments.get(usize::try_from(idx).ok()?)
     }
 
-    /// rfc8216bis §6.2.2: a segment must not leave the playlist while the playlist would then
+    /// rfc8216bis-22 §6.2.2: a segment must not leave the playlist while the playlist would then
     /// last less than three target durations; the config's minimum window (4 segments of at
     /// most one target duration each, plus the open one) keeps that true.
     ///

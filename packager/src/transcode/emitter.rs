@@ -1,8 +1,7 @@
 //! The output end of every encoder thread (video rungs, copy rungs and audio): stamps each
 //! sample with the wall clock of its capture, puts `Feed::Discontinuity` before the first sample
 //! after an input break, and, for video, holds one sample to learn its duration and whether the
-//! next one is a key frame. One home for that bookkeeping, which the video and audio threads
-//! once each wrote their own way.
+//! next one is a key frame. The one home of that bookkeeping.
 
 use std::collections::VecDeque;
 

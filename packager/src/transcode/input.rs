@@ -216,7 +216,7 @@ fn libc_enomem() -> i32 {
 /// The frame rate to announce and encode at: the larger of the average and the base rate
 /// (`r_frame_rate`). For a variable-frame-rate input the average understates the rate, and
 /// FRAME-RATE must be "the maximum frame rate for all the video in the Variant Stream"
-/// (rfc8216bis §4.4.6.2). A base rate above 120 fps is a container's tick rate (FLV says
+/// (rfc8216bis-22 §4.4.6.2). A base rate above 120 fps is a container's tick rate (FLV says
 /// 1000), not a frame rate, and is ignored.
 fn peak_rate(avg: ff::Rational, base: ff::Rational) -> ff::Rational {
     let fps = |r: ff::Rational| {

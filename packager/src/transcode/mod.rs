@@ -14,9 +14,12 @@
 //!                                                         └─► audio thread: resample ─ AAC ─► Feed channel
 //! ```
 //!
-//! Threads are std threads (all of this blocks); each rendition's output is a bounded
-//! tokio channel fed with `blocking_send`, so the consumer is a tokio task and a slow
-//! consumer stalls the encoder (counted in [`Metrics`]) instead of growing memory.
+//! Threads are std threads (all of this blocks). Files: `pipeline.rs` starts and stops the
+//! threads, `ingest.rs` is the read loop, `video.rs`/`copy.rs`/`audio.rs` the encoder threads,
+//! `emitter.rs` their common output end, `ffi.rs` the raw ffmpeg reads. Each rendition's output
+//! is a bounded tokio mpsc channel fed with `blocking_send` and read with `blocking_recv` by
+//! that rendition's packaging thread (`live.rs`); a slow consumer stalls the encoder (counted
+//! in [`Metrics`]) instead of growing memory.
 
 mod audio;
 mod copy;
@@ -47,7 +50,7 @@ pub const FEED_QUEUE: usize = 256;
 pub const VIDEO_TIMESCALE: u32 = 90_000;
 
 /// One item of a rendition's output, in order: `Track` first, then samples; `Discontinuity`
-/// before the first sample after an input break (rfc8216bis §4.4.4.3 EXT-X-DISCONTINUITY);
+/// before the first sample after an input break (rfc8216bis-22 §4.4.4.3 EXT-X-DISCONTINUITY);
 /// `End` last.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Feed {
@@ -68,7 +71,8 @@ pub struct RenditionFeed {
     /// The rendition: its name (the rung's or the audio's, a URL path segment), what it
     /// carries and its nominal bitrate.
     pub info: RenditionInfo,
-    /// Receives the items of this rendition; usable from a tokio task.
+    /// Receives the items of this rendition (`blocking_recv` from a thread, or `recv` in a
+    /// task).
     pub rx: tokio::sync::mpsc::Receiver<Feed>,
 }
 

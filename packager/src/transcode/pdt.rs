@@ -5,7 +5,7 @@
 //! video (they are decoded at different moments). Under CPU load that is hundreds of
 //! milliseconds, and hls.js, which places an audio playlist against the video one by
 //! PROGRAM-DATE-TIME, then asks for the wrong audio part and leaves a hole in the buffer.
-//! rfc8216bis §6.2.4 asks for matching dates across renditions and §6.2.1 for a mapping
+//! rfc8216bis-22 §6.2.4 asks for matching dates across renditions and §6.2.1 for a mapping
 //! that never changes: so the date is a fixed function of media time, one anchor per
 //! timeline shared by every rendition, `anchor_wall + (t - anchor_t)`.
 //!
@@ -51,7 +51,7 @@ impl PdtClock {
     }
 
     /// Forgets the anchor: the next frame starts a new mapping (after a discontinuity, where
-    /// rfc8216bis §4.4.2.3 lets the dates jump).
+    /// rfc8216bis-22 §4.4.4.3 lets the dates jump).
     pub(crate) fn reset(&mut self) {
         self.anchor = None;
     }

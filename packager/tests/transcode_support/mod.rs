@@ -263,7 +263,7 @@ pub fn assert_well_formed(c: &Collected) {
             c.name,
             w[0].dts
         );
-        // What lets the chunker close a segment with its last sample (rfc8216bis §4.4.5.3).
+        // What lets the chunker close a segment with its last sample (rfc8216bis-22 §4.4.5.3).
         assert_eq!(
             w[0].next_sync, w[1].sync,
             "{}: next_sync of dts {} does not match the next sample",
