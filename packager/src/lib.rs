@@ -27,4 +27,6 @@ pub mod live;
 pub mod playlist;
 pub mod rendition;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod transcode;

@@ -3,23 +3,11 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use common::synth::{aac_track, avc_track, samples};
 use common::{drain, Output};
 use packager::cmaf::{dump, Chunker, ChunkerConfig};
 
-fn golden(name: &str, actual: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures/golden")
-        .join(name);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, actual).unwrap();
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1)", path.display()));
-    assert_eq!(actual, expected, "{name} differs from the golden file");
-}
+use packager::testing::assert_golden as golden;
 
 fn run(
     track: packager::cmaf::TrackInfo,

@@ -5,8 +5,6 @@
 
 mod playlist_support;
 
-use std::path::PathBuf;
-
 use packager::playlist::{
     rules, uri, AudioRendition, MediaPlaylist, ModelError, MultivariantError, MultivariantPlaylist,
     PartTag, PlaylistType, PreloadHint, RenditionReport, Segment, Skip, Variant,
@@ -17,28 +15,7 @@ const EPOCH: u64 = 1_700_000_000;
 /// 2023-11-14T22:13:20.000Z.
 const START_MS: i64 = 1_700_000_000_000;
 
-fn golden_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures/golden")
-        .join(name)
-}
-
-/// Compares `text` with the golden file, or rewrites it under `UPDATE_GOLDEN=1`.
-fn assert_golden(name: &str, text: &str) {
-    let path = golden_path(name);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::create_dir_all(path.parent().expect("golden dir")).expect("create golden dir");
-        std::fs::write(&path, text).expect("write golden");
-        return;
-    }
-    let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (run with UPDATE_GOLDEN=1 to create it)",
-            path.display()
-        )
-    });
-    assert_eq!(text, want, "{name} differs from its golden file");
-}
+use packager::testing::assert_golden;
 
 /// Segments `first..first+count` of `part_count` parts of `part_secs` each, PDT from
 /// `START_MS` at `first_offset_ms`.

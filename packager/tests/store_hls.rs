@@ -30,13 +30,9 @@ fn feed(r: &packager::store::Rendition, d: &common::Demuxed) {
 fn ffmpeg_reads_the_stored_ladder_as_hls() {
     let dir = tempfile::tempdir().unwrap();
     let settings = StreamSettings {
-        name: "live".into(),
         epoch: 42,
-        target_duration: 2,
-        part_target: 1.0 / 3.0,
         window_segments: 100,
-        byterange_parts: false,
-        first_msn: 0,
+        ..packager::testing::settings("live")
     };
     let infos = vec![
         RenditionInfo::video("v0", 320, 180, FrameRate { num: 30, den: 1 }, 300_000),

@@ -7,13 +7,9 @@ use packager::store::{RenditionInfo, Stream, StreamSettings};
 
 fn settings(window: usize, byterange: bool) -> StreamSettings {
     StreamSettings {
-        name: "live".into(),
-        epoch: 1_700_000_000,
-        target_duration: 2,
-        part_target: 1.0 / 3.0,
         window_segments: window,
         byterange_parts: byterange,
-        first_msn: 0,
+        ..packager::testing::settings("live")
     }
 }
 

@@ -5,7 +5,6 @@
 pub mod synth;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use bytes::Bytes;
 use ffmpeg_next as ffmpeg;
@@ -194,89 +193,5 @@ pub fn write_file(init: &[u8], parts: &[&[u8]]) -> tempfile::NamedTempFile {
     f
 }
 
-/// One packet as ffprobe reports it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Probed {
-    pub pts: i64,
-    pub dts: i64,
-    pub key: bool,
-    pub size: usize,
-}
-
-/// ffprobe -show_packets over a file; panics on any ffprobe error output.
-pub fn probe_packets(path: &Path) -> Vec<Probed> {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_packets",
-            "-show_entries",
-            "packet=pts,dts,flags,size",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(path)
-        .output()
-        .expect("ffprobe runs");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && err.trim().is_empty(),
-        "ffprobe errors: {err}"
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            Probed {
-                pts: f[0].parse().unwrap(),
-                dts: f[1].parse().unwrap(),
-                size: f[2].parse().unwrap(),
-                key: f[3].starts_with('K'),
-            }
-        })
-        .collect()
-}
-
-/// Decodes a file fully with the ffmpeg CLI; returns stderr at -v error (empty means clean).
-pub fn decode_errors(path: &Path) -> String {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-xerror", "-i"])
-        .arg(path)
-        .args(["-f", "null", "-"])
-        .output()
-        .expect("ffmpeg runs");
-    let mut s = String::from_utf8_lossy(&out.stderr).to_string();
-    if !out.status.success() {
-        s.push_str(&format!("\nexit status {}", out.status));
-    }
-    s
-}
-
-/// Presentation timestamps of decoded frames, in decode output order (ffprobe -show_frames).
-pub fn probe_frame_pts(path: &Path) -> Vec<i64> {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-select_streams",
-            "0",
-            "-show_frames",
-            "-show_entries",
-            "frame=pts",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(path)
-        .output()
-        .expect("ffprobe runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split(',').next().and_then(|f| f.trim().parse().ok()))
-        .collect()
-}
+#[allow(unused_imports)] // each test binary uses its own subset
+pub use packager::testing::{decode_errors, probe_frame_pts, probe_packets, Probed};
