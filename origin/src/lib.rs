@@ -21,6 +21,7 @@
 
 pub mod blocking;
 pub mod cache;
+pub mod client;
 pub mod error;
 pub mod headers;
 pub mod metrics;
