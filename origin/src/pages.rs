@@ -57,7 +57,11 @@ impl PlayerFiles {
     /// `/player/{file}` for a name of `path::PLAYER_FILES` (`index.html` for `/player/`).
     pub async fn file(&self, file: &'static str) -> Result<Reply, Error> {
         let (dir_path, built_in, ctype) = match file {
-            "hls.min.js" => ("node_modules/hls.js/dist/hls.min.js", HLS_JS, headers::JAVASCRIPT),
+            "hls.min.js" => (
+                "node_modules/hls.js/dist/hls.min.js",
+                HLS_JS,
+                headers::JAVASCRIPT,
+            ),
             "player.js" => ("page/player.js", Some(PLAYER_JS), headers::JAVASCRIPT),
             "player.css" => ("page/player.css", Some(PLAYER_CSS), headers::CSS),
             _ => ("page/index.html", Some(INDEX_HTML), headers::HTML),

@@ -64,7 +64,11 @@ impl Reply {
 /// The response for `reply` to `req`: headers from the reply, a 304 when the request's
 /// validators match, no body for HEAD. Counts the bytes of a known body in `bytes_out` (a
 /// streamed body counts its own).
-pub(crate) fn finish(metrics: &Metrics, mut reply: Reply, req: &Request<impl Sized>) -> Response<Body> {
+pub(crate) fn finish(
+    metrics: &Metrics,
+    mut reply: Reply,
+    req: &Request<impl Sized>,
+) -> Response<Body> {
     let head = req.method() == Method::HEAD;
     // Room for every header a reply sets, CORS included: one allocation.
     let mut h = HeaderMap::with_capacity(16);

@@ -35,8 +35,16 @@ async fn the_player_page_is_built_in_without_a_player_dir() {
     let a = origin.local_addr();
     for (path, ctype, file) in [
         ("/player/", "text/html; charset=utf-8", "page/index.html"),
-        ("/player/player.js", "text/javascript; charset=utf-8", "page/player.js"),
-        ("/player/player.css", "text/css; charset=utf-8", "page/player.css"),
+        (
+            "/player/player.js",
+            "text/javascript; charset=utf-8",
+            "page/player.js",
+        ),
+        (
+            "/player/player.css",
+            "text/css; charset=utf-8",
+            "page/player.css",
+        ),
     ] {
         let r = get(a, path).await;
         assert_eq!(
@@ -60,7 +68,8 @@ async fn the_player_page_is_built_in_without_a_player_dir() {
     } else {
         assert_eq!(hls.status, 404);
         assert!(
-            hls.text().contains("hls.js is not installed; run scripts/setup"),
+            hls.text()
+                .contains("hls.js is not installed; run scripts/setup"),
             "{}",
             hls.text()
         );

@@ -9,7 +9,7 @@ use http::{Request, StatusCode};
 use hyper::body::Incoming;
 use packager::playlist::{decide, Decision, Directive};
 
-use super::{find, Shared};
+use super::{find, Shared, Track};
 use crate::blocking::{self, PublishClock, Waiter};
 use crate::error::Error;
 use crate::headers::{self, CacheControl};
@@ -22,13 +22,16 @@ use crate::reply::{Reply, ReplyBody};
 pub(crate) fn init(
     sh: &Shared,
     req: &Request<Incoming>,
-    stream: &str,
-    rendition: &str,
-    epoch: u64,
+    t: Track<'_>,
     id: u64,
     dump: bool,
 ) -> Result<Reply, Error> {
-    let (_, r) = find(sh, stream, rendition, epoch)?;
+    let Track {
+        stream,
+        rendition,
+        epoch,
+    } = t;
+    let (_, r) = find(sh, t)?;
     let b = r
         .init(id)
         .ok_or_else(|| Error::NotFound(format!("{stream}/{rendition}: no init {id}")))?;
@@ -37,18 +40,20 @@ pub(crate) fn init(
 
 /// `/{stream}/{rendition}/{epoch}/{msn}.{part}.m4s[.txt]`: a part, held when it is the one a
 /// preload hint names (or a little further ahead) and not complete yet.
-#[allow(clippy::too_many_arguments)]
 pub(crate) async fn part(
     sh: &Shared,
     req: &Request<Incoming>,
-    stream: &str,
-    rendition: &str,
-    epoch: u64,
+    t: Track<'_>,
     msn: u64,
     part: u32,
     dump: bool,
 ) -> Result<Reply, Error> {
-    let (s, r) = find(sh, stream, rendition, epoch)?;
+    let Track {
+        stream,
+        rendition,
+        epoch,
+    } = t;
+    let (s, r) = find(sh, t)?;
     let stem = format!("\"{epoch}-{msn}.{part}");
     if let Some(p) = r.part(msn, part) {
         return media_reply(req, vec![p.bytes], stem, p.end_ms, dump);
@@ -89,13 +94,16 @@ pub(crate) async fn part(
 pub(crate) async fn segment(
     sh: &Shared,
     req: &Request<Incoming>,
-    stream: &str,
-    rendition: &str,
-    epoch: u64,
+    t: Track<'_>,
     msn: u64,
     dump: bool,
 ) -> Result<Reply, Error> {
-    let (s, r) = find(sh, stream, rendition, epoch)?;
+    let Track {
+        stream,
+        rendition,
+        epoch,
+    } = t;
+    let (s, r) = find(sh, t)?;
     let not_found = || Error::NotFound(format!("{stream}/{rendition}: no segment {msn}"));
     let seg = r.segment(msn);
     if let Some(seg) = &seg {

@@ -70,7 +70,10 @@ async fn respond(sh: &Shared, req: &Request<Incoming>) -> (&'static str, Respons
     }
     let target_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
     if target_len > sh.max_uri_len {
-        return ("other", reply::error_response(&Error::UriTooLong(target_len)));
+        return (
+            "other",
+            reply::error_response(&Error::UriTooLong(target_len)),
+        );
     }
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let mut r = reply::error_response(&Error::MethodNotAllowed(req.method().to_string()));
@@ -117,7 +120,7 @@ async fn dispatch(sh: &Shared, route: &Route, req: &Request<Incoming>) -> Result
             epoch,
             id,
             dump,
-        } => media::init(sh, req, stream, rendition, *epoch, *id, *dump),
+        } => media::init(sh, req, Track::new(stream, rendition, *epoch), *id, *dump),
         Route::Part {
             stream,
             rendition,
@@ -125,14 +128,35 @@ async fn dispatch(sh: &Shared, route: &Route, req: &Request<Incoming>) -> Result
             msn,
             part,
             dump,
-        } => media::part(sh, req, stream, rendition, *epoch, *msn, *part, *dump).await,
+        } => {
+            let t = Track::new(stream, rendition, *epoch);
+            media::part(sh, req, t, *msn, *part, *dump).await
+        }
         Route::Segment {
             stream,
             rendition,
             epoch,
             msn,
             dump,
-        } => media::segment(sh, req, stream, rendition, *epoch, *msn, *dump).await,
+        } => media::segment(sh, req, Track::new(stream, rendition, *epoch), *msn, *dump).await,
+    }
+}
+
+/// The rendition a media URL names, with the epoch it was packaged in.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Track<'a> {
+    pub stream: &'a str,
+    pub rendition: &'a str,
+    pub epoch: u64,
+}
+
+impl<'a> Track<'a> {
+    fn new(stream: &'a str, rendition: &'a str, epoch: u64) -> Self {
+        Track {
+            stream,
+            rendition,
+            epoch,
+        }
     }
 }
 
@@ -157,12 +181,12 @@ fn find_rendition(
 }
 
 /// The stream and rendition named by a media URL, whose epoch must be the running one.
-fn find(
-    sh: &Shared,
-    stream: &str,
-    rendition: &str,
-    epoch: u64,
-) -> Result<(Arc<Stream>, Arc<Rendition>), Error> {
+fn find(sh: &Shared, t: Track<'_>) -> Result<(Arc<Stream>, Arc<Rendition>), Error> {
+    let Track {
+        stream,
+        rendition,
+        epoch,
+    } = t;
     let (s, r) = find_rendition(sh, stream, rendition)?;
     if s.settings().epoch != epoch {
         return Err(Error::NotFound(format!(

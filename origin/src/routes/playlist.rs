@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use hyper::body::Incoming;
 use http::Request;
+use hyper::body::Incoming;
 use packager::playlist::{decide, Decision, Directive, Position};
 use packager::store::Stream;
 
