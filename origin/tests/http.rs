@@ -823,14 +823,6 @@ async fn metrics_count_requests_waiters_and_cache() {
     assert_eq!(get(a, "/healthz").await.text(), "ok\n");
 }
 
-/// The value of an unlabelled metric line `name value`.
-fn metric(text: &str, name: &str) -> f64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in {text}"))
-}
-
 #[tokio::test]
 async fn graceful_shutdown_answers_waiters_and_stops() {
     let (store, stream) = store(1, P, false);
