@@ -235,7 +235,7 @@ fn test_pattern_ladder_is_served_blocking_and_decodable() {
     assert!(m.ended && m.preload_hint.is_none());
 }
 
-/// rfc8216bis §4.4.5.3: the URI of a preload hint MUST be the one of the part or segment
+/// rfc8216bis-22 §4.4.5.3: the URI of a preload hint MUST be the one of the part or segment
 /// subsequently added. A player that follows the hints the way LL-HLS clients do (request the
 /// hinted part, held until it is complete; then reload for it) over several segment boundaries
 /// of the real live pipeline: every hinted part it asks for is delivered, video and audio alike.
@@ -282,7 +282,7 @@ fn every_preload_hint_names_a_part_that_comes() {
     served.stop();
 }
 
-/// The same rule with parts addressed as byte ranges (rfc8216bis §4.4.5.3, §4.4.4.9): a hint's
+/// The same rule with parts addressed as byte ranges (rfc8216bis-22 §4.4.5.3, §4.4.4.9): a hint's
 /// BYTERANGE-START must be where a part of that segment will begin, never the end of a segment
 /// that is about to close (a range the close leaves empty, a 416). A client reloads for every
 /// part in turn, recording each hint; once the segments are complete, every hinted start lies

@@ -12,7 +12,7 @@ pub enum Error {
     /// The path is malformed (traversal, bad encoding, numbers out of range).
     #[error("bad path: {0}")]
     BadPath(String),
-    /// Malformed delivery directives (rfc8216bis §6.2.5).
+    /// Malformed delivery directives (rfc8216bis-22 §6.2.5).
     #[error("bad delivery directive: {0}")]
     BadDirective(String),
     /// `_HLS_msn`/`_HLS_part` beyond what §6.2.5.2 lets a client ask for.

@@ -11,7 +11,7 @@
 //! reading (`stall`), and an HTTP client for tests and load tools (`client`).
 //!
 //! ```text
-//! Rendition::apply ─ send_replace(Position) ─► watch ─► blocked requests (blocking::wait_until)
+//! Rendition::apply ─ send_replace(Position) ─► watch ─► blocked requests (blocking::hold)
 //!                                                        └─► cache.get(key, render) ─► response
 //! ```
 //!
