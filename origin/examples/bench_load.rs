@@ -240,15 +240,13 @@ async fn blocked(a: Args) {
     let own0 = cpu_seconds(&[std::process::id()]);
     let published = a.poke.map(|pid| {
         let at = Instant::now();
-        let pid = libc::pid_t::try_from(pid).expect("--poke pid");
-        // SAFETY: kill(2) with a plain pid and signal number touches no memory of ours.
-        let sent = unsafe { libc::kill(pid, libc::SIGUSR1) };
-        assert_eq!(
-            sent,
-            0,
-            "kill -USR1 {pid}: {}",
-            std::io::Error::last_os_error()
-        );
+        let target = i32::try_from(pid)
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+            .expect("--poke pid");
+        if let Err(e) = rustix::process::kill_process(target, rustix::process::Signal::USR1) {
+            panic!("kill -USR1 {pid}: {e}");
+        }
         at
     });
     let mut done = Vec::new();

@@ -1,8 +1,11 @@
 //! Waiting for a rendition to reach a position: the shell around `watch::Receiver::wait_for`,
 //! with a deadline and the shutdown signal checked in every wait. Never polls: a waiter is
-//! woken by the rendition's `send_replace` and by nothing else.
+//! woken by the rendition's `send_replace` and by nothing else. [`hold`] is the one wait every
+//! route uses (blocking playlist reload, held parts, the open-segment feed): it counts the
+//! waiter and turns a timeout or shutdown into the [`Error`] the client is answered with.
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -10,8 +13,11 @@ use packager::playlist::Position;
 use packager::store::Rendition;
 use tokio::sync::watch;
 
+use crate::error::Error;
+use crate::metrics::Metrics;
+
 /// Blocked requests are answered 503 after this many target durations
-/// (rfc8216bis §6.2.5.2: "...after waiting three times the Target Duration ... SHOULD return 503").
+/// (rfc8216bis-22 §6.2.5.2: "...after waiting three times the Target Duration ... SHOULD return 503").
 pub const DEADLINE_TARGET_DURATIONS: u32 = 3;
 
 /// How a wait ended.
@@ -49,6 +55,57 @@ pub async fn wait_until(
             Err(_) => Outcome::Timeout,
         },
         _ = shutdown.wait_for(|s| *s) => Outcome::Shutdown,
+    }
+}
+
+/// Who waits: the stream and rendition named in the error a wait ends with.
+#[derive(Debug, Clone, Copy)]
+pub struct Waiter<'a> {
+    /// Stream name.
+    pub stream: &'a str,
+    /// Rendition name.
+    pub rendition: &'a str,
+}
+
+/// Holds a request until `pred(position)` holds ([`wait_until`]), counted in the `waiting`
+/// gauge meanwhile. A deadline passed is [`Error::Timeout`] and shutdown (or a rendition
+/// whose sender is gone) is [`Error::Unavailable`]: both are answered 503.
+pub async fn hold(
+    metrics: &Metrics,
+    shutdown: &watch::Receiver<bool>,
+    rx: &mut watch::Receiver<Position>,
+    limit: Duration,
+    who: Waiter<'_>,
+    pred: impl FnMut(&Position) -> bool,
+) -> Result<Position, Error> {
+    let _counted = Counted::new(metrics);
+    let mut sd = shutdown.clone();
+    match wait_until(rx, &mut sd, limit, pred).await {
+        Outcome::Ready(p) => Ok(p),
+        Outcome::Timeout => Err(Error::Timeout {
+            rendition: who.rendition.to_owned(),
+            waited_ms: limit.as_millis() as u64,
+        }),
+        Outcome::Shutdown => Err(Error::Unavailable(format!(
+            "{}/{}: shutting down",
+            who.stream, who.rendition
+        ))),
+    }
+}
+
+/// Counts one blocked request in the `waiting` gauge for as long as it lives.
+struct Counted<'a>(&'a Metrics);
+
+impl<'a> Counted<'a> {
+    fn new(m: &'a Metrics) -> Self {
+        m.waiting.fetch_add(1, Relaxed);
+        Counted(m)
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.waiting.fetch_sub(1, Relaxed);
     }
 }
 

@@ -70,16 +70,25 @@ impl PlaylistCache {
         }
     }
 
-    /// The body for `key`, rendering it with `render` (plain text) at most once per key at a time.
+    /// The body for `key`, rendering it with `render` (plain text) at most once per key at a
+    /// time. A render that fails is not cached: its error goes to every request that awaited it.
     ///
     /// The lookup runs boxed: moka's futures are several kB, and a request's future carries
     /// this one inline for its whole life, including while it waits for a blocking reload
     /// (10,000 of them in a herd: 4.6 kB each before).
-    pub async fn get(&self, key: Key, render: impl FnOnce() -> String) -> Arc<Rendered> {
+    pub async fn get<E: Send + Sync + 'static>(
+        &self,
+        key: Key,
+        render: impl FnOnce() -> Result<String, E>,
+    ) -> Result<Arc<Rendered>, Arc<E>> {
         Box::pin(self.lookup(key, render)).await
     }
 
-    async fn lookup(&self, key: Key, render: impl FnOnce() -> String) -> Arc<Rendered> {
+    async fn lookup<E: Send + Sync + 'static>(
+        &self,
+        key: Key,
+        render: impl FnOnce() -> Result<String, E>,
+    ) -> Result<Arc<Rendered>, Arc<E>> {
         self.metrics.cache_lookups.fetch_add(1, Relaxed);
         if !key.gzip {
             return self.plain(key, render).await;
@@ -90,30 +99,35 @@ impl PlaylistCache {
         };
         let this = self.clone();
         self.inner
-            .get_with(key, async move {
-                let plain = this.plain(plain_key, render).await;
+            .try_get_with(key, async move {
+                let plain = this.plain(plain_key, render).await?;
                 let tag = plain.etag.as_ref().and_then(|e| e.to_str().ok());
-                Arc::new(Rendered {
+                Ok(Arc::new(Rendered {
                     body: gzip(&plain.body),
                     etag: tag.and_then(|e| headers::text(gz_etag(e))),
                     modified: plain.modified.clone(),
-                })
+                }))
             })
             .await
+            .map_err(|e: Arc<Arc<E>>| Arc::clone(&*e))
     }
 
-    async fn plain(&self, key: Key, render: impl FnOnce() -> String) -> Arc<Rendered> {
+    async fn plain<E: Send + Sync + 'static>(
+        &self,
+        key: Key,
+        render: impl FnOnce() -> Result<String, E>,
+    ) -> Result<Arc<Rendered>, Arc<E>> {
         let metrics = Arc::clone(&self.metrics);
         self.inner
-            .get_with(key, async move {
+            .try_get_with(key, async move {
                 metrics.cache_renders.fetch_add(1, Relaxed);
-                let text = Bytes::from(render());
+                let text = Bytes::from(render()?);
                 let now = Modified::now();
-                Arc::new(Rendered {
+                Ok(Arc::new(Rendered {
                     etag: headers::text(etag(&text)),
                     modified: now.header(SystemTime::now()).map(|h| (now, h)),
                     body: text,
-                })
+                }))
             })
             .await
     }

@@ -12,7 +12,7 @@ pub enum Error {
     /// The path is malformed (traversal, bad encoding, numbers out of range).
     #[error("bad path: {0}")]
     BadPath(String),
-    /// Malformed delivery directives (rfc8216bis §6.2.5).
+    /// Malformed delivery directives (rfc8216bis-22 §6.2.5).
     #[error("bad delivery directive: {0}")]
     BadDirective(String),
     /// `_HLS_msn`/`_HLS_part` beyond what §6.2.5.2 lets a client ask for.
@@ -39,7 +39,7 @@ pub enum Error {
         /// Current length of the resource.
         len: u64,
     },
-    /// A blocked request or held part ran out of time (rfc8216bis §6.2.5.2: 503 after 3 target durations).
+    /// A blocked request or held part ran out of time (rfc8216bis-22 §6.2.5.2: 503 after 3 target durations).
     #[error("{rendition}: nothing new within {waited_ms} ms")]
     Timeout {
         /// Rendition waited on.
@@ -50,6 +50,15 @@ pub enum Error {
     /// The origin is shutting down, or the rendition's pipeline went away.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// The stream's multivariant playlist model breaks a rule of rfc8216bis-22 §4.4.6: a bug
+    /// of ours, not the client's.
+    #[error("{stream}: multivariant playlist breaks a rule: {source}")]
+    Multivariant {
+        /// The stream.
+        stream: String,
+        /// The rule broken.
+        source: packager::playlist::MultivariantError,
+    },
 }
 
 impl Error {
@@ -64,6 +73,7 @@ impl Error {
             Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Error::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             Error::Timeout { .. } | Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Multivariant { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
@@ -99,6 +109,14 @@ mod tests {
             }
             .status(),
             StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            Error::Multivariant {
+                stream: "live".into(),
+                source: packager::playlist::MultivariantError::NoVariant,
+            }
+            .status(),
+            StatusCode::INTERNAL_SERVER_ERROR
         );
     }
 }

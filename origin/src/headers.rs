@@ -1,6 +1,6 @@
 //! Cache policy and fixed response headers. Every response the origin sends carries exactly
-//! one `CacheControl`, chosen by its route in `server.rs`; this file is the one place where a
-//! policy becomes header text (rfc8216bis Appendix B.1, LLHLS-RULES.md "HTTP caching").
+//! one `CacheControl`, chosen by its route in `routes/`; this file is the one place where a
+//! policy becomes header text (rfc8216bis-22 Appendix B.1, LLHLS-RULES.md "HTTP caching").
 
 use std::borrow::Cow;
 
@@ -62,7 +62,7 @@ impl CacheControl {
     }
 }
 
-/// rfc8216bis §4: playlists are identified by this media type.
+/// rfc8216bis-22 §4: playlists are identified by this media type.
 pub const PLAYLIST: &str = "application/vnd.apple.mpegurl";
 /// fMP4 init, parts and segments. `video/mp4` (ISO/IEC 14496-14, RFC 4337) for all three: every
 /// MSE player accepts it, and a part is itself a valid CMAF chunk of the same track file.

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 
 /// The last byte a client names to ask for a range that ends wherever the resource will end
-/// (RFC 8673 §2.2, "a very large end position"); rfc8216bis §4.4.5.3 recommends this value,
+/// (RFC 8673 §2.2, "a very large end position"); rfc8216bis-22 §4.4.5.3 recommends this value,
 /// 2^53 − 1, for a preload hint without BYTERANGE-LENGTH. A range of an open segment ending
 /// here is as open-ended as `bytes=N-`.
 pub const LIVE_LAST_BYTE: u64 = (1 << 53) - 1;

@@ -1,5 +1,5 @@
 //! TLS for the origin (rustls, ring provider): loads a PEM certificate chain and key and
-//! advertises HTTP/2 and HTTP/1.1 by ALPN (Appendix B.1 of rfc8216bis asks for HTTP/2; browsers
+//! advertises HTTP/2 and HTTP/1.1 by ALPN (Appendix B.1 of rfc8216bis-22 asks for HTTP/2; browsers
 //! speak it only over TLS).
 
 use std::path::{Path, PathBuf};

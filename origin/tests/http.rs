@@ -102,12 +102,14 @@ async fn too_far_ahead_is_400_at_once() {
     w.abort();
 }
 
-#[tokio::test]
+/// Paused time: the clock jumps to the deadline once client and origin are both idle, so the
+/// 3 s wait takes no time and lands exactly on it.
+#[tokio::test(start_paused = true)]
 async fn blocked_request_gets_503_after_three_target_durations() {
     let (store, stream) = store(1, P, false);
     fill(&stream, 2, N, P);
     let origin = start(store).await;
-    let t = Instant::now();
+    let t = tokio::time::Instant::now();
     let r = get(origin.local_addr(), &media("?_HLS_msn=2&_HLS_part=1")).await;
     let waited = t.elapsed();
     assert_eq!(r.status, 503);
@@ -821,14 +823,6 @@ async fn metrics_count_requests_waiters_and_cache() {
     assert_eq!(get(a, "/healthz").await.text(), "ok\n");
 }
 
-/// The value of an unlabelled metric line `name value`.
-fn metric(text: &str, name: &str) -> f64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in {text}"))
-}
-
 #[tokio::test]
 async fn graceful_shutdown_answers_waiters_and_stops() {
     let (store, stream) = store(1, P, false);
@@ -952,6 +946,8 @@ async fn last_modified_is_the_media_clock_and_if_modified_since_is_honoured() {
     // (a date after now is ignored, hence the wait).
     let date = httpdate::parse_http_date(pl.header("date").unwrap()).unwrap();
     let after = httpdate::fmt_http_date(date + Duration::from_secs(1));
+    // A real sleep: Last-Modified and If-Modified-Since compare against the wall clock
+    // (SystemTime), which tokio's paused time does not move.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let r = request(a, "GET", &media(""), &[("If-Modified-Since", &after)]).await;
     assert_eq!(r.status, 304, "{after}");

@@ -62,11 +62,7 @@ fn rss_kb() -> u64 {
 }
 
 fn open_connections(metrics: &str) -> i64 {
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("llhls_open_connections "))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("llhls_open_connections in /metrics")
+    metric(metrics, "llhls_open_connections") as i64
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

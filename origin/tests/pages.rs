@@ -1,5 +1,6 @@
 //! The stream list at `/` and the player page at `/player/`: content types, cache policy,
-//! the fixed file list (no other file on disk is reachable), 404 when not installed.
+//! the page built into the binary, the fixed file list (no other file on disk is reachable),
+//! 404 when a file is not installed.
 
 mod common;
 
@@ -19,10 +20,61 @@ async fn home_lists_streams_with_player_links() {
         "{}",
         r.text()
     );
-    // Without a player directory the page is simply not there (short-lived 404).
-    let p = get(origin.local_addr(), "/player/").await;
-    assert_eq!(p.status, 404);
-    assert_eq!(p.header("cache-control"), Some("public, max-age=1"));
+}
+
+/// The repository's player page files, as the binary must serve them.
+fn page_file(name: &str) -> String {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/player");
+    std::fs::read_to_string(dir.join(name)).unwrap()
+}
+
+#[tokio::test]
+async fn the_player_page_is_built_in_without_a_player_dir() {
+    let (store, _stream) = store(2, 1.0 / 3.0, false);
+    let origin = start(store).await;
+    let a = origin.local_addr();
+    for (path, ctype, file) in [
+        ("/player/", "text/html; charset=utf-8", "page/index.html"),
+        (
+            "/player/player.js",
+            "text/javascript; charset=utf-8",
+            "page/player.js",
+        ),
+        (
+            "/player/player.css",
+            "text/css; charset=utf-8",
+            "page/player.css",
+        ),
+    ] {
+        let r = get(a, path).await;
+        assert_eq!(
+            (r.status, r.header("content-type")),
+            (200, Some(ctype)),
+            "{path}"
+        );
+        assert_eq!(r.text(), page_file(file), "{path}");
+        assert_eq!(r.header("cache-control"), Some("no-cache"), "{path}");
+    }
+    // hls.js is third-party: built in only when scripts/setup installed it before the build.
+    let hls = get(a, "/player/hls.min.js").await;
+    let installed = "node_modules/hls.js/dist/hls.min.js";
+    if std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scripts/player")
+        .join(installed)
+        .is_file()
+    {
+        assert_eq!(hls.status, 200);
+        assert_eq!(hls.text(), page_file(installed));
+    } else {
+        assert_eq!(hls.status, 404);
+        assert!(
+            hls.text()
+                .contains("hls.js is not installed; run scripts/setup"),
+            "{}",
+            hls.text()
+        );
+        assert_eq!(hls.header("cache-control"), Some("public, max-age=1"));
+    }
 }
 
 #[tokio::test]

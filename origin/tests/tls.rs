@@ -7,7 +7,7 @@ use common::cert::self_signed;
 
 use std::process::Command;
 
-use origin::{Origin, OriginOptions};
+use origin::OriginOptions;
 use packager::store::Store;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -19,9 +19,7 @@ async fn https_serves_http2_and_http1_by_alpn() {
         tls: Some(tls),
         ..OriginOptions::default()
     };
-    let server = Origin::bind("127.0.0.1:0".parse().unwrap(), Store::new(), opts)
-        .await
-        .unwrap();
+    let server = common::start_with(Store::new(), opts).await;
     let url = format!("https://127.0.0.1:{}/healthz", server.local_addr().port());
     for (flag, want) in [("--http2", "2"), ("--http1.1", "1.1")] {
         let cert = cert_path.clone();
@@ -82,9 +80,7 @@ async fn blocking_reload_over_tls_is_held_then_answered() {
         tls: Some(origin::tls::load(&cert, &key).unwrap()),
         ..OriginOptions::default()
     };
-    let server = Origin::bind("127.0.0.1:0".parse().unwrap(), store, opts)
-        .await
-        .unwrap();
+    let server = common::start_with(store, opts).await;
     let url = format!(
         "https://127.0.0.1:{}/live/v/index.m3u8?_HLS_msn=2&_HLS_part=0",
         server.local_addr().port()

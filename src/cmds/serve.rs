@@ -25,8 +25,9 @@ pub struct Args {
     /// resumes the window, and any static web server can serve the tree.
     #[arg(long)]
     pub storage: Option<PathBuf>,
-    /// Directory of the player page and hls.js (the repository's `scripts/player`, set up by
-    /// `scripts/setup`). Default: that directory of the checkout this binary was built from.
+    /// Directory to read the player page and hls.js from at request time (the layout of the
+    /// repository's `scripts/player`, set up by `scripts/setup`). Default: the page built into
+    /// the binary, with hls.js when it was installed when the binary was built.
     #[arg(long)]
     pub player_dir: Option<PathBuf>,
     /// PEM certificate chain: serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN). Needs --tls-key.
@@ -53,13 +54,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .storage
         .clone()
         .or_else(|| config.server.storage.clone());
-    let player_dir = args.player_dir.clone().or_else(|| {
-        Some(PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/scripts/player"
-        )))
-        .filter(|p| p.is_dir())
-    });
+    let player_dir = args.player_dir.clone();
     let tls =
         match (&args.tls_cert, &args.tls_key, &config.server.tls) {
             (Some(cert), Some(key), _) => Some(origin::tls::load(cert, key)?),
