@@ -17,6 +17,8 @@ use std::time::Duration;
 use bytes::{BufMut, Bytes, BytesMut};
 use origin::OriginOptions;
 use packager::cmaf::{CodecConfig, Event, InitSegment, MediaKind, Part, SegmentInfo, TrackInfo};
+use packager::config::FrameRate;
+use packager::rendition::Language;
 use packager::store::{Rendition, RenditionInfo, RenditionKind, Store, Stream, StreamSettings};
 
 const EPOCH: u64 = 1_700_000_000;
@@ -114,22 +116,14 @@ async fn main() {
     let stream = Stream::new(
         settings,
         vec![
+            RenditionInfo::video("v", 1280, 720, FrameRate { num: 30, den: 1 }, 1000000),
             RenditionInfo {
-                name: "v".into(),
-                kind: RenditionKind::Video {
-                    width: 1280,
-                    height: 720,
-                    frame_rate: 30.0,
-                },
-                nominal_bitrate: 1_000_000,
-            },
-            RenditionInfo {
-                name: "a".into(),
                 kind: RenditionKind::Audio {
                     channels: 2,
-                    language: "en".into(),
+                    sample_rate: 48_000,
+                    language: Language::parse("eng"),
                 },
-                nominal_bitrate: 64_000,
+                ..RenditionInfo::audio("a", 2, 48_000, 64_000)
             },
         ],
     );

@@ -11,6 +11,8 @@ use std::time::Duration;
 use bytes::{BufMut, Bytes, BytesMut};
 use origin::{Origin, OriginOptions};
 use packager::cmaf::{CodecConfig, Event, InitSegment, MediaKind, Part, SegmentInfo, TrackInfo};
+use packager::config::FrameRate;
+use packager::rendition::Language;
 use packager::store::{Rendition, RenditionInfo, RenditionKind, Store, Stream, StreamSettings};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -25,31 +27,22 @@ pub fn store(
     byterange_parts: bool,
 ) -> (Arc<Store>, Arc<Stream>) {
     let settings = StreamSettings {
-        name: "live".into(),
         epoch: EPOCH,
         target_duration,
         part_target,
         window_segments: 8,
         byterange_parts,
-        first_msn: 0,
+        ..packager::testing::settings("live")
     };
     let renditions = vec![
+        RenditionInfo::video("v", 640, 360, FrameRate { num: 30, den: 1 }, 800000),
         RenditionInfo {
-            name: "v".into(),
-            kind: RenditionKind::Video {
-                width: 640,
-                height: 360,
-                frame_rate: 30.0,
-            },
-            nominal_bitrate: 800_000,
-        },
-        RenditionInfo {
-            name: "a".into(),
             kind: RenditionKind::Audio {
                 channels: 2,
-                language: "en".into(),
+                sample_rate: 48_000,
+                language: Language::parse("eng"),
             },
-            nominal_bitrate: 64_000,
+            ..RenditionInfo::audio("a", 2, 48_000, 64_000)
         },
     ];
     let stream = Stream::new(settings, renditions);
