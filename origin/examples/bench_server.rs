@@ -89,6 +89,7 @@ fn publish(r: &Rendition, msn: u64, idx: u32, a: &Args) {
         init_id: 0,
         discontinuity: false,
         bytes: payload(msn, idx, if r.name() == "a" { 2000 } else { a.part_bytes }),
+        cues: Vec::new(),
     }));
     if idx + 1 == a.parts {
         r.apply(Event::SegmentClosed(SegmentInfo {

@@ -22,6 +22,7 @@
 pub mod cmaf;
 pub mod config;
 pub mod counters;
+pub mod cue;
 pub mod grid;
 pub mod live;
 pub mod playlist;

@@ -10,10 +10,12 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::cmaf::{Chunker, ChunkerConfig, Event};
+use crate::cmaf::{Chunker, ChunkerConfig, Event, TimedCue};
+use crate::cue::{Cue, CueBook};
 use crate::config::StreamConfig;
 use crate::playlist::{rules, Skip};
-use crate::rendition::RenditionInfo;
+use crate::rendition::{RenditionInfo, RenditionKind};
+use bytes::Bytes;
 use crate::store::{DiskError, Rendition, RenditionDir, Stream, StreamSettings};
 use crate::transcode::{self, Feed, Pipeline, RenditionFeed};
 
@@ -116,7 +118,9 @@ impl LiveStream {
 /// Starts `config`: opens the input and encoders, builds the stream's store entry (resuming a
 /// disk copy of the same epoch), and spawns one packaging thread per rendition.
 pub fn start(config: &StreamConfig, options: &Options) -> Result<LiveStream, Error> {
-    let (pipeline, feeds) = transcode::start_interruptible(config, Arc::clone(&options.cancel))?;
+    let cues = Arc::new(CueBook::default());
+    let (pipeline, feeds) =
+        transcode::start_with_cues(config, Arc::clone(&options.cancel), Arc::clone(&cues))?;
     let infos: Vec<RenditionInfo> = feeds.iter().map(|f| f.info.clone()).collect();
     let epoch = options
         .storage
@@ -138,13 +142,12 @@ pub fn start(config: &StreamConfig, options: &Options) -> Result<LiveStream, Err
         byterange_parts: config.byterange_parts,
         first_msn: 0,
     };
-    let stream = match &options.storage {
-        Some(root) => Stream::with_disk(settings, infos, root).map_err(|source| Error::Disk {
+    let stream = Stream::open(settings, infos, options.storage.as_deref(), cues).map_err(
+        |source| Error::Disk {
             stream: config.name.clone(),
             source,
-        })?,
-        None => Stream::new(settings, infos),
-    };
+        },
+    )?;
     stream.set_ingest_metrics(pipeline.metrics());
     let chunker = ChunkerConfig {
         part_target: config.part_target,
@@ -217,10 +220,23 @@ pub fn package(
 ) {
     let mut chunker = Chunker::new(config);
     let mut rejected = 0u64;
+    // Cues bound by the ingest reach this chunker before the sample of their frame: the ingest
+    // binds before it hands the frame on.
+    let mut cursor = 0;
+    let video = matches!(rendition.info().kind, RenditionKind::Video { .. });
+    let mut timescale = 0;
     while let Some(item) = feed.rx.blocking_recv() {
         let result = match item {
-            Feed::Track(track) => chunker.set_track(track),
-            Feed::Sample(sample) => chunker.push(sample),
+            Feed::Track(track) => {
+                timescale = track.timescale;
+                chunker.set_track(track)
+            }
+            Feed::Sample(sample) => {
+                for cue in stream.cues().bound_since(&mut cursor) {
+                    chunker.cue(timed_cue(&cue, video, timescale));
+                }
+                chunker.push(sample)
+            }
             Feed::Discontinuity => {
                 chunker.discontinuity();
                 Ok(())
@@ -251,6 +267,25 @@ pub fn package(
     rendition.close();
     if write_playlists {
         rendition.write_playlist(&stream.media_playlist(rendition).render(Skip::No));
+    }
+}
+
+/// How a rendition's chunker places `cue`: video by the frame's pts (and an emsg with its ID3
+/// tag), audio by the wall clock (DATERANGE only; AOM id3-emsg carriage is for the video track).
+fn timed_cue(cue: &Cue, video: bool, timescale: u32) -> TimedCue {
+    let to_track = |ticks: i64| {
+        ticks.saturating_mul(i64::from(timescale)) / i64::from(crate::cue::PTS_TIMESCALE)
+    };
+    TimedCue {
+        seq: cue.seq,
+        pts: video.then(|| to_track(cue.pts)),
+        wall_ms: cue.start_ms,
+        message: video.then(|| {
+            let duration = cue.duration.map(|d| {
+                u32::try_from((d * f64::from(timescale)).round() as i64).unwrap_or(u32::MAX - 1)
+            });
+            (Bytes::from(cue.id3()), duration)
+        }),
     }
 }
 

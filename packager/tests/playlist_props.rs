@@ -177,6 +177,7 @@ fn build(shape: &Shape) -> (MediaPlaylist, Skip) {
         },
         independent_segments: shape.kind < 5,
         map_uri: (!shape.map_on_first).then(|| uri::init_uri(EPOCH, 0)),
+        ..MediaPlaylist::default()
     };
     let skip = [Skip::No, Skip::Yes, Skip::V2][usize::from(shape.skip)];
     (playlist, skip)

@@ -49,6 +49,7 @@ fn part(msn: u64, index: u32, discontinuity: bool) -> Event {
         init_id: 0,
         discontinuity: discontinuity && index == 0,
         bytes: Bytes::from(format!("part-{msn}-{index}-")),
+        cues: Vec::new(),
     })
 }
 

@@ -142,6 +142,7 @@ pub fn part_at(
         init_id: 0,
         discontinuity: false,
         bytes: part_bytes(msn, index, len),
+        cues: Vec::new(),
     }));
 }
 

@@ -111,8 +111,27 @@ pub struct Part {
     pub init_id: u64,
     /// True for the first part of a segment that follows a discontinuity.
     pub discontinuity: bool,
-    /// moof + mdat bytes.
+    /// moof + mdat bytes, preceded by one `emsg` per carried cue that has a message.
     pub bytes: Bytes,
+    /// Sequence numbers of the cues this part carries ([`Chunker::cue`]), in the order given.
+    pub cues: Vec<u32>,
+}
+
+/// A timed cue for the chunker to place: the part that holds its frame carries it (its
+/// sequence number in [`Part::cues`], and with a message an `emsg` before the part's `moof`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimedCue {
+    /// Stream-wide sequence number; the emsg `id`.
+    pub seq: u32,
+    /// Presentation time of the cue's frame in this track's ticks, on the timeline of the pushed
+    /// samples (before [`Chunker::dts_shift`]). `None` for a track that does not hold that
+    /// frame (audio): the part whose samples end after `wall_ms` carries it.
+    pub pts: Option<i64>,
+    /// Capture wall clock of the cue's frame, Unix ms.
+    pub wall_ms: i64,
+    /// ID3 tag for an emsg, and the event's duration in this track's ticks when known; `None`:
+    /// no in-band copy.
+    pub message: Option<(Bytes, Option<u32>)>,
 }
 
 /// A closed segment.
@@ -219,6 +238,8 @@ pub struct Chunker {
     /// Any segment was ever opened.
     started: bool,
     events: VecDeque<Event>,
+    /// Cues not yet placed, in the order given.
+    cues: Vec<TimedCue>,
 }
 
 impl Chunker {
@@ -244,7 +265,14 @@ impl Chunker {
             used_init: false,
             started: false,
             events: VecDeque::new(),
+            cues: Vec::new(),
         }
+    }
+
+    /// Gives a cue to place. Give it before the sample holding its frame is pushed; a cue whose
+    /// frame has passed goes with the next part, its emsg time clamped into that part.
+    pub fn cue(&mut self, cue: TimedCue) {
+        self.cues.push(cue);
     }
 
     /// Sets (or changes) the track; a change starts a discontinuity with a new init segment.
@@ -570,8 +598,63 @@ impl Chunker {
             });
         }
         self.sequence = self.sequence.wrapping_add(1).max(1);
-        let bytes = write_fragment(self.sequence, first_dts as u64, &frags);
         let timescale = self.track.as_ref().map_or(0, |t| t.timescale);
+        // The part's presentation interval [first pts, last pts + duration) and the wall clock
+        // at its end, which decide the cues it carries.
+        let first_pts = samples
+            .iter()
+            .map(|p| p.dts.saturating_add(i64::from(p.composition_offset)))
+            .min()
+            .unwrap_or(first_dts);
+        let last_pts = samples
+            .iter()
+            .zip(&frags)
+            .map(|(p, f)| {
+                p.dts
+                    .saturating_add(i64::from(p.composition_offset))
+                    .saturating_add(i64::from(f.duration))
+            })
+            .max()
+            .unwrap_or(first_dts);
+        let end_wall = samples.iter().zip(&frags).rev().find_map(|(p, f)| {
+            p.wallclock_ms.map(|w| {
+                w.saturating_add(i64::from(f.duration) * 1000 / i64::from(timescale.max(1)))
+            })
+        });
+        let shift = self.shift;
+        let (carried, waiting): (Vec<TimedCue>, Vec<TimedCue>) =
+            std::mem::take(&mut self.cues).into_iter().partition(|c| match c.pts {
+                Some(pts) => pts.saturating_add(shift) < last_pts,
+                None => end_wall.is_none_or(|end| c.wall_ms < end),
+            });
+        self.cues = waiting;
+        let mut bytes = Vec::new();
+        for c in &carried {
+            if let Some((message, duration)) = &c.message {
+                // AOM id3-emsg: presentation_time within the fragment's interval.
+                let pts = c
+                    .pts
+                    .map_or(first_pts, |p| p.saturating_add(shift))
+                    .clamp(first_pts, last_pts.saturating_sub(1).max(first_pts));
+                let emsg = super::emsg::EventMessage {
+                    timescale,
+                    presentation_time: pts.max(0) as u64,
+                    event_duration: duration.unwrap_or(super::emsg::UNKNOWN_DURATION),
+                    id: c.seq,
+                    scheme_id_uri: super::emsg::ID3_SCHEME.to_owned(),
+                    value: String::new(),
+                    message_data: message.to_vec(),
+                };
+                bytes.extend_from_slice(&emsg.to_bytes());
+            }
+        }
+        let fragment = write_fragment(self.sequence, first_dts as u64, &frags);
+        let bytes = if bytes.is_empty() {
+            fragment
+        } else {
+            bytes.extend_from_slice(&fragment);
+            Bytes::from(bytes)
+        };
         self.events.push_back(Event::PartReady(Part {
             msn: seg.msn,
             index: seg.parts,
@@ -583,6 +666,7 @@ impl Chunker {
             init_id: self.init_id,
             discontinuity: seg.discontinuity && seg.parts == 0,
             bytes,
+            cues: carried.iter().map(|c| c.seq).collect(),
         }));
         seg.parts += 1;
         seg.duration += total;

@@ -24,6 +24,9 @@ pub(crate) fn write_init(track: &TrackInfo) -> Result<Vec<u8>, Error> {
     let mut w = BoxWriter::with_capacity(1024);
     // rfc8216bis-22 §3.1.2: "an ftyp box containing a brand that is compatible with iso6 or
     // higher"; cmfc declares a CMAF track (ISO/IEC 23000-19 §7.2).
+    // AOM id3-emsg: files that carry ID3 in emsg signal the compatible brand `aid3`. Video
+    // parts may carry cues at any time, so every video init lists it.
+    let id3 = matches!(track.kind, MediaKind::Video { .. });
     w.boxed(b"ftyp", |w| {
         w.bytes(b"iso6")
             .u32(0)
@@ -31,6 +34,9 @@ pub(crate) fn write_init(track: &TrackInfo) -> Result<Vec<u8>, Error> {
             .bytes(b"cmfc")
             .bytes(b"isom")
             .bytes(b"mp41");
+        if id3 {
+            w.bytes(b"aid3");
+        }
     });
     let mut err = None;
     w.boxed(b"moov", |w| {

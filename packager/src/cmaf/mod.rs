@@ -8,6 +8,7 @@ mod boxes;
 mod chunker;
 mod codec_string;
 mod dump;
+mod emsg;
 mod error;
 mod fragment;
 mod init;
@@ -16,11 +17,13 @@ mod params;
 mod sample;
 
 pub use chunker::{
-    Chunker, ChunkerConfig, Event, InitSegment, Part, SegmentInfo, BACKWARD_DISCONTINUITY_SECS,
+    Chunker, ChunkerConfig, Event, InitSegment, Part, SegmentInfo, TimedCue,
+    BACKWARD_DISCONTINUITY_SECS,
     FORWARD_DISCONTINUITY_SECS,
 };
 pub use codec_string::codec_string;
 pub use dump::dump;
+pub use emsg::{id3_txxx, EventMessage, ID3_SCHEME, UNKNOWN_DURATION};
 pub use error::Error;
 pub use nal::{annexb_nal_units, annexb_to_length_prefixed, is_annexb, length_prefixed_nal_units};
 pub use sample::{CodecConfig, EncodedSample, MediaKind, TrackInfo};

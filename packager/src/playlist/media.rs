@@ -6,7 +6,7 @@
 //! and the rendition reports. The renderer decides what the text shows (part pruning, delta
 //! updates, version).
 
-use super::tags::PlaylistType;
+use super::tags::{DateRange, PlaylistType};
 
 /// A media playlist, as it is about to be rendered.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -37,6 +37,23 @@ pub struct MediaPlaylist {
     /// The renderer always writes an EXT-X-MAP before the first segment it lists (§3.1.2: every
     /// fMP4 segment has one), also after an EXT-X-SKIP.
     pub map_uri: Option<String>,
+    /// EXT-X-DATERANGE tags in the playlist (§4.4.5.1), oldest first. The store keeps one while
+    /// any of its range maps to a segment in the playlist (§6.2.1).
+    pub date_ranges: Vec<DateRangeEntry>,
+    /// Date ranges removed from the playlist, with when (on the media clock, Unix ms): a delta
+    /// update that skips date ranges lists those removed within the skip boundary (§6.2.5.1).
+    pub removed_date_ranges: Vec<(String, i64)>,
+}
+
+/// One EXT-X-DATERANGE and when it entered the playlist.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DateRangeEntry {
+    /// The tag.
+    pub tag: DateRange,
+    /// When it was added, on the media clock (the program date-time at the end of the part it
+    /// arrived with), Unix ms. `_HLS_skip=v2` leaves out tags added more than the skip boundary
+    /// before the playlist's end (§6.2.5.1).
+    pub added_ms: i64,
 }
 
 /// One media segment.

@@ -22,7 +22,7 @@ pub mod uri;
 
 pub use check::ModelError;
 pub use directive::{decide, Decision, Directive, DirectiveError, Position, Skip};
-pub use media::{MediaPlaylist, PartTag, PreloadHint, RenditionReport, Segment};
+pub use media::{DateRangeEntry, MediaPlaylist, PartTag, PreloadHint, RenditionReport, Segment};
 pub use multivariant::{AudioRendition, MultivariantError, MultivariantPlaylist, Variant};
 pub use render::RenderPlan;
-pub use tags::PlaylistType;
+pub use tags::{DateRange, PlaylistType};

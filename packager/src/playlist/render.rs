@@ -42,6 +42,10 @@ struct Layout<'a> {
     low_latency: bool,
     parts_on: bool,
     version: u8,
+    /// The media clock at the end of the playlist (Unix ms), when it has program date-times:
+    /// the "time of the request" for the date-range rules of `_HLS_skip=v2`, taken from the
+    /// playlist itself so that a view stays the same bytes for as long as its model does.
+    end_ms: Option<i64>,
 }
 
 /// Length of a segment on the playlist timeline: EXTINF when complete, its parts when open.
@@ -164,6 +168,10 @@ impl MediaPlaylist {
             version = version.max(if skip == Skip::V2 { 10 } else { 9 });
         }
 
+        let end_ms = (!segments.is_empty())
+            .then(|| Self::pdt_of(&segments, &starts, segments.len() - 1))
+            .flatten()
+            .map(|pdt| pdt + ((total_end - starts[segments.len() - 1]) * 1000.0).round() as i64);
         Layout {
             segments,
             starts,
@@ -172,6 +180,7 @@ impl MediaPlaylist {
             low_latency,
             parts_on,
             version,
+            end_ms,
         }
     }
 
@@ -213,7 +222,7 @@ impl MediaPlaylist {
         writeln!(out, "{}", TargetDuration(target))?;
         if layout.low_latency {
             // Policy: CAN-BLOCK-RELOAD=YES always (LLHLS-RULES.md, §6.2.5.2). §4.4.3.8 values
-            // from `rules`. Date ranges are never carried, so skipping them is always possible.
+            // from `rules`. Delta updates can skip date ranges (`_HLS_skip=v2`, see below).
             let control = ServerControl {
                 can_block_reload: true,
                 can_skip_until: Some(rules::can_skip_until(target)),
@@ -248,12 +257,32 @@ impl MediaPlaylist {
         if let Some(kind) = self.playlist_type {
             writeln!(out, "{kind}")?;
         }
+        // §6.2.5.1: a delta update asked for with `_HLS_skip=v2` "MUST NOT contain
+        // EXT-X-DATERANGE tags that were added to the Playlist more than CAN-SKIP-UNTIL seconds
+        // before the Playlist request", and lists in RECENTLY-REMOVED-DATERANGES those "removed
+        // from the Playlist within CAN-SKIP-UNTIL seconds of the Playlist request".
+        let skip_dateranges = layout.skipped > 0 && skip == Skip::V2;
+        let since_ms = layout.end_ms.map_or(i64::MIN, |end| {
+            end - (rules::can_skip_until(target) * 1000.0).round() as i64
+        });
         if layout.skipped > 0 {
+            let removed = skip_dateranges.then(|| {
+                self.removed_date_ranges
+                    .iter()
+                    .filter(|(_, at)| *at >= since_ms)
+                    .map(|(id, _)| id.clone())
+                    .collect()
+            });
             let tag = SkipTag {
                 skipped_segments: layout.skipped as u64,
-                recently_removed_dateranges: skip == Skip::V2,
+                recently_removed_dateranges: removed,
             };
             writeln!(out, "{tag}")?;
+        }
+        for entry in &self.date_ranges {
+            if !skip_dateranges || entry.added_ms >= since_ms {
+                writeln!(out, "{}", entry.tag)?;
+            }
         }
 
         let mut current_map: Option<&str> = None;

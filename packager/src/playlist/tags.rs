@@ -215,6 +215,17 @@ impl fmt::Display for ProgramDateTime {
     }
 }
 
+/// Unix milliseconds as ISO 8601 text, `YYYY-MM-DDThh:mm:ss.SSSZ` (see `write_iso8601_ms`).
+pub fn iso8601_ms(unix_ms: i64) -> String {
+    struct Date(i64);
+    impl fmt::Display for Date {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write_iso8601_ms(f, self.0)
+        }
+    }
+    Date(unix_ms).to_string()
+}
+
 /// Writes Unix milliseconds as ISO 8601 `YYYY-MM-DDThh:mm:ss.SSSZ` (§4.4.4.6: time zone and
 /// millisecond accuracy). Proleptic Gregorian calendar, no leap seconds (like Unix time).
 fn write_iso8601_ms(f: &mut fmt::Formatter<'_>, unix_ms: i64) -> fmt::Result {
@@ -305,20 +316,66 @@ impl fmt::Display for Part<'_> {
 }
 
 /// `#EXT-X-SKIP` (§4.4.5.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SkipTag {
     /// `SKIPPED-SEGMENTS`.
     pub skipped_segments: u64,
-    /// `RECENTLY-REMOVED-DATERANGES=""`: present when the client asked to skip date ranges
-    /// (`_HLS_skip=v2`, §6.2.5.1). llhls carries no date ranges, so the list is empty.
-    pub recently_removed_dateranges: bool,
+    /// `RECENTLY-REMOVED-DATERANGES`: the IDs of date ranges removed within the skip boundary,
+    /// present (possibly empty) when the client asked to skip date ranges (`_HLS_skip=v2`,
+    /// §6.2.5.1, §4.4.5.2: tab-separated).
+    pub recently_removed_dateranges: Option<Vec<String>>,
 }
 
 impl fmt::Display for SkipTag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "#EXT-X-SKIP:SKIPPED-SEGMENTS={}", self.skipped_segments)?;
-        if self.recently_removed_dateranges {
-            f.write_str(",RECENTLY-REMOVED-DATERANGES=\"\"")?;
+        if let Some(ids) = &self.recently_removed_dateranges {
+            write!(f, ",RECENTLY-REMOVED-DATERANGES=\"{}\"", ids.join("\t"))?;
+        }
+        Ok(())
+    }
+}
+
+/// `#EXT-X-DATERANGE` (§4.4.5.1). Every attribute a tag with this ID ever had is written each
+/// time, with the same value (§4.4.5.1: a later tag with the same ID "cannot change (or lose)"
+/// an attribute); only `end_ms` may be added later.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DateRange {
+    /// `ID`: unique in the playlist, never reused (§6.2.1). Letters, digits, `-`, `_`, `.`, `:`
+    /// only (a quoted-string cannot hold `"`, CR or LF, §4.2).
+    pub id: String,
+    /// `CLASS`.
+    pub class: Option<String>,
+    /// `START-DATE`, Unix ms (written ISO 8601 with milliseconds and `Z`).
+    pub start_ms: i64,
+    /// `END-DATE`, Unix ms; must be at or after `START-DATE` (and equal `START-DATE` +
+    /// `DURATION` when both are known).
+    pub end_ms: Option<i64>,
+    /// `DURATION`, seconds (not negative).
+    pub duration: Option<f64>,
+    /// Client attributes (`X-…` names, §4.4.5.1) with quoted-string values, in order.
+    pub client: Vec<(String, String)>,
+}
+
+impl fmt::Display for DateRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#EXT-X-DATERANGE:ID=\"{}\"", self.id)?;
+        if let Some(class) = &self.class {
+            write!(f, ",CLASS=\"{class}\"")?;
+        }
+        f.write_str(",START-DATE=\"")?;
+        write_iso8601_ms(f, self.start_ms)?;
+        f.write_str("\"")?;
+        if let Some(end) = self.end_ms {
+            f.write_str(",END-DATE=\"")?;
+            write_iso8601_ms(f, end)?;
+            f.write_str("\"")?;
+        }
+        if let Some(d) = self.duration {
+            write!(f, ",DURATION={:.3}", d.max(0.0))?;
+        }
+        for (name, value) in &self.client {
+            write!(f, ",{name}=\"{value}\"")?;
         }
         Ok(())
     }
@@ -453,7 +510,7 @@ mod tests {
         assert_eq!(
             SkipTag {
                 skipped_segments: 4,
-                recently_removed_dateranges: true
+                recently_removed_dateranges: Some(Vec::new())
             }
             .to_string(),
             "#EXT-X-SKIP:SKIPPED-SEGMENTS=4,RECENTLY-REMOVED-DATERANGES=\"\""

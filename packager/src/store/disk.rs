@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use super::window::{PartEntry, SegmentEntry, Window};
+use super::window::{DateRangeEntry, PartEntry, SegmentEntry, Window};
+use crate::cue::Cue;
 
 /// Errors of the disk copy; each names the file.
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +73,26 @@ struct Manifest {
     current_init: Option<u64>,
     #[serde(default)]
     segment: Vec<SegmentRecord>,
+    /// The cues in the playlist (absent in manifests written before cues existed).
+    #[serde(default)]
+    cue: Vec<CueRecord>,
+}
+
+/// One cue of the window, as the manifest keeps it: all it takes to write its DATERANGE and
+/// to answer the API after a restart.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+struct CueRecord {
+    seq: u32,
+    id: String,
+    class: String,
+    data: String,
+    duration: Option<f64>,
+    pts: i64,
+    start_ms: i64,
+    end_ms: Option<i64>,
+    added_ms: i64,
+    msn: u64,
+    part: u32,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> DiskError + '_ {
@@ -178,6 +199,23 @@ impl RenditionDir {
                         .collect(),
                 })
                 .collect(),
+            cue: w
+                .date_ranges
+                .iter()
+                .map(|d| CueRecord {
+                    seq: d.cue.seq,
+                    id: d.cue.id.clone(),
+                    class: d.cue.class.clone(),
+                    data: d.cue.data.clone(),
+                    duration: d.cue.duration,
+                    pts: d.cue.pts,
+                    start_ms: d.cue.start_ms,
+                    end_ms: d.cue.end_ms.get().copied(),
+                    added_ms: d.added_ms,
+                    msn: d.msn,
+                    part: d.part,
+                })
+                .collect(),
         };
         toml::to_string(&m).map_err(|e| DiskError::Manifest {
             path: self.manifest_path(),
@@ -247,6 +285,29 @@ impl RenditionDir {
             };
             seg.join();
             w.segments.push_back(seg);
+        }
+        // Cues placed in parts a restart lost (of the open segment) are gone with them.
+        let last_msn = w.segments.back().map(|s| s.msn);
+        for c in m.cue.into_iter().filter(|c| Some(c.msn) <= last_msn) {
+            let end_ms = std::sync::OnceLock::new();
+            if let Some(end) = c.end_ms {
+                let _ = end_ms.set(end);
+            }
+            w.date_ranges.push(DateRangeEntry {
+                cue: std::sync::Arc::new(Cue {
+                    seq: c.seq,
+                    id: c.id,
+                    class: c.class,
+                    data: c.data,
+                    duration: c.duration,
+                    pts: c.pts,
+                    start_ms: c.start_ms,
+                    end_ms,
+                }),
+                added_ms: c.added_ms,
+                msn: c.msn,
+                part: c.part,
+            });
         }
         Ok(Some(w))
     }

@@ -3,7 +3,7 @@
 
 use super::settings::StreamSettings;
 use super::window::{SegmentEntry, Window};
-use crate::playlist::{uri, MediaPlaylist, PartTag, PreloadHint, Segment};
+use crate::playlist::{uri, DateRangeEntry, MediaPlaylist, PartTag, PreloadHint, Segment};
 
 /// Every segment and part of `w`, and the preload hint (rendition reports are the stream's to
 /// add: `Stream::media_playlist`).
@@ -78,6 +78,15 @@ pub fn media_playlist(s: &StreamSettings, w: &Window) -> MediaPlaylist {
         ended: w.ended,
         independent_segments: true,
         map_uri: w.current_init.map(|id| uri::init_uri(epoch, id)),
+        date_ranges: w
+            .date_ranges
+            .iter()
+            .map(|d| DateRangeEntry {
+                tag: d.cue.date_range(),
+                added_ms: d.added_ms,
+            })
+            .collect(),
+        removed_date_ranges: w.removed_date_ranges.iter().cloned().collect(),
         ..MediaPlaylist::default()
     }
 }

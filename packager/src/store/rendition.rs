@@ -9,6 +9,7 @@ use super::disk::{DiskError, RenditionDir};
 use super::settings::StreamSettings;
 use super::projection;
 use super::window::{self, PartEntry, SegmentEntry, Window};
+use crate::cue::{Cue, CueBook};
 use crate::rendition::RenditionInfo;
 use crate::cmaf::{Event, InitSegment, Part, SegmentInfo};
 use crate::playlist::{rules, MediaPlaylist, Position, RenditionReport};
@@ -58,6 +59,8 @@ pub struct Rendition {
     /// Ingest-to-publish lag of the newest part, ms: wall clock when the part was applied minus
     /// the ingest wall clock of its last sample's end (`i64::MIN` until known).
     lag_ms: std::sync::atomic::AtomicI64,
+    /// The stream's cues: the parts this rendition publishes carry some.
+    cues: Arc<CueBook>,
 }
 
 /// What `apply_all` must write to disk once the lock is released.
@@ -68,8 +71,8 @@ enum DiskWork {
 }
 
 impl Rendition {
-    /// A rendition with an empty window.
-    pub fn new(info: RenditionInfo, settings: Arc<StreamSettings>) -> Self {
+    /// A rendition with an empty window, placing the cues of `cues`.
+    pub fn new(info: RenditionInfo, settings: Arc<StreamSettings>, cues: Arc<CueBook>) -> Self {
         let first = Position {
             msn: settings.first_msn,
             advance_part_limit: Some(rules::advance_part_limit(settings.part_target)),
@@ -83,29 +86,37 @@ impl Rendition {
             position,
             disk: None,
             lag_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
+            cues,
         }
     }
 
-    /// A rendition that keeps a copy of everything under `dir`, resuming the window a previous
+    /// This rendition keeping a copy of everything under `dir`, resuming the window a previous
     /// run of the same epoch left there. The first new segment after a resume is marked as a
     /// discontinuity (rfc8216bis-22 §4.4.4.3: encoder restarted).
-    pub fn with_disk(
-        info: RenditionInfo,
-        settings: Arc<StreamSettings>,
-        dir: RenditionDir,
-    ) -> Result<Self, DiskError> {
-        let mut r = Rendition::new(info, settings);
+    pub fn with_disk(mut self, dir: RenditionDir) -> Result<Self, DiskError> {
         if let Some(mut w) = dir.restore()? {
             if let Some(last) = w.segments.back() {
                 let part = Some(last.parts.len().saturating_sub(1) as u32);
-                let p = r.at(last.msn, part, true);
-                r.position.send_replace(p);
+                let p = self.at(last.msn, part, true);
+                self.position.send_replace(p);
             }
             w.resume_discontinuity = true;
-            r.state = Mutex::new(w);
+            self.state = Mutex::new(w);
         }
-        r.disk = Some(dir);
-        Ok(r)
+        self.disk = Some(dir);
+        Ok(self)
+    }
+
+    /// The cues a restored window holds, and where each was placed (seq, msn, part).
+    pub(crate) fn restored_cues(&self) -> (Vec<Arc<Cue>>, Vec<(u32, u64, u32)>) {
+        let w = self.lock();
+        let cues = w.date_ranges.iter().map(|d| Arc::clone(&d.cue)).collect();
+        let placed = w
+            .date_ranges
+            .iter()
+            .map(|d| (d.cue.seq, d.msn, d.part))
+            .collect();
+        (cues, placed)
     }
 
     /// MSN the chunker must give its first segment: after the restored window, if any.
@@ -309,6 +320,24 @@ impl Rendition {
                 wallclock_ms: part.wallclock_ms,
             });
         }
+        // The cues this part carries enter the playlist with it (§6.2.4: the same date ranges
+        // in every rendition), stamped with the media clock at the part's end.
+        let end_ms = part
+            .wallclock_ms
+            .map(|w| w + (secs * 1000.0).round() as i64);
+        let index = part.index;
+        for seq in &part.cues {
+            if let Some(cue) = self.cues.cue(*seq) {
+                self.cues.placed(*seq, &self.info.name, part.msn, index);
+                let added_ms = end_ms.unwrap_or(cue.start_ms);
+                w.date_ranges.push(super::window::DateRangeEntry {
+                    cue,
+                    added_ms,
+                    msn: part.msn,
+                    part: index,
+                });
+            }
+        }
         let seg = w.segments.back_mut().expect("pushed above");
         seg.parts.push(PartEntry {
             bytes: part.bytes,
@@ -337,6 +366,11 @@ impl Rendition {
         let closed = seg.clone();
         let p = self.at(info.msn, Some(last), true);
         let evicted = w.slide(self.settings.window_segments);
+        if !evicted.is_empty() {
+            if let Some(first_ms) = w.expire_date_ranges() {
+                self.cues.expire(first_ms);
+            }
+        }
         Some((p, closed, evicted))
     }
 

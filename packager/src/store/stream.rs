@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock};
 
 use super::disk::{DiskError, RenditionDir};
 use super::rendition::Rendition;
+use crate::cue::CueBook;
 use super::settings::StreamSettings;
 use crate::rendition::{RenditionInfo, RenditionKind};
 use crate::playlist::{rules, uri, AudioRendition, MediaPlaylist, MultivariantPlaylist, Variant};
@@ -15,23 +16,19 @@ use crate::playlist::{rules, uri, AudioRendition, MediaPlaylist, MultivariantPla
 pub struct Stream {
     settings: Arc<StreamSettings>,
     renditions: Vec<Arc<Rendition>>,
+    cues: Arc<CueBook>,
     /// The transcoder's counters, once its pipeline runs (for `/metrics`).
     ingest: std::sync::OnceLock<Arc<crate::counters::Metrics>>,
 }
 
 impl Stream {
-    /// A stream with empty renditions.
+    /// A stream with empty renditions, in memory only.
     pub fn new(settings: StreamSettings, renditions: Vec<RenditionInfo>) -> Arc<Stream> {
-        let settings = Arc::new(settings);
-        let renditions = renditions
-            .into_iter()
-            .map(|info| Arc::new(Rendition::new(info, Arc::clone(&settings))))
-            .collect();
-        Arc::new(Stream {
-            settings,
-            renditions,
-            ingest: std::sync::OnceLock::new(),
-        })
+        match Stream::open(settings, renditions, None, Arc::default()) {
+            Ok(s) => s,
+            // Without a disk copy nothing is read, so nothing can fail.
+            Err(_) => unreachable!("a stream without a disk copy cannot fail to open"),
+        }
     }
 
     /// A stream whose renditions keep a copy under `root` and resume what a previous run of
@@ -41,19 +38,49 @@ impl Stream {
         renditions: Vec<RenditionInfo>,
         root: &Path,
     ) -> Result<Arc<Stream>, DiskError> {
+        Stream::open(settings, renditions, Some(root), Arc::default())
+    }
+
+    /// A stream with its cue book (shared with the transcoder that binds cues to frames) and,
+    /// with `root`, a disk copy resumed from a previous run of the same epoch (its cues too).
+    pub fn open(
+        settings: StreamSettings,
+        renditions: Vec<RenditionInfo>,
+        root: Option<&Path>,
+        cues: Arc<CueBook>,
+    ) -> Result<Arc<Stream>, DiskError> {
         let settings = Arc::new(settings);
-        let renditions = renditions
+        cues.set_renditions(renditions.iter().map(|r| r.name.clone()).collect());
+        let renditions: Vec<Arc<Rendition>> = renditions
             .into_iter()
             .map(|info| {
-                let dir = RenditionDir::new(root, &settings.name, &info.name, settings.epoch);
-                Rendition::with_disk(info, Arc::clone(&settings), dir).map(Arc::new)
+                let r = Rendition::new(info, Arc::clone(&settings), Arc::clone(&cues));
+                match root {
+                    Some(root) => {
+                        let dir =
+                            RenditionDir::new(root, &settings.name, &r.info().name, settings.epoch);
+                        r.with_disk(dir).map(Arc::new)
+                    }
+                    None => Ok(Arc::new(r)),
+                }
             })
             .collect::<Result<_, _>>()?;
+        // Restored cues: every rendition kept the same ones (§6.2.4); the first tells the book.
+        if let Some(first) = renditions.first() {
+            let (restored, placed) = first.restored_cues();
+            cues.restore(restored, first.name(), &placed);
+        }
         Ok(Arc::new(Stream {
             settings,
             renditions,
+            cues,
             ingest: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// Its cues.
+    pub fn cues(&self) -> &Arc<CueBook> {
+        &self.cues
     }
 
     /// Attaches the transcoder's counters (once; later calls are ignored).

@@ -1,9 +1,11 @@
 //! The sliding window of one rendition: plain data, no lock, no IO.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 
+use crate::cue::Cue;
 use crate::playlist::Position;
 
 /// One part held in memory.
@@ -127,7 +129,28 @@ pub struct Window {
     pub codec_string: Option<String>,
     /// Restored from disk: the next new segment starts a discontinuity.
     pub resume_discontinuity: bool,
+    /// The cues in the playlist (EXT-X-DATERANGE), in the order their parts came.
+    pub date_ranges: Vec<DateRangeEntry>,
+    /// Ids of cues that left the playlist, with the media clock then (Unix ms), newest last.
+    pub removed_date_ranges: VecDeque<(String, i64)>,
 }
+
+/// A cue in a rendition's playlist.
+#[derive(Debug, Clone)]
+pub struct DateRangeEntry {
+    /// The cue.
+    pub cue: Arc<Cue>,
+    /// The media clock at the end of the part that brought it (Unix ms).
+    pub added_ms: i64,
+    /// That part's segment.
+    pub msn: u64,
+    /// That part's index.
+    pub part: u32,
+}
+
+/// Removed cue ids kept for `_HLS_skip=v2` answers (those removed within the skip boundary
+/// are listed, §6.2.5.1); a bound on memory, far above what a skip boundary can hold.
+const REMOVED_KEPT: usize = 4_096;
 
 impl Window {
     /// The newest point of the window as a [`Position`]: its last segment, with its newest part
@@ -145,6 +168,31 @@ impl Window {
                 ..Position::default()
             },
         }
+    }
+
+    /// §6.2.1: "The server MUST NOT remove an EXT-X-DATERANGE tag from a Playlist if any date
+    /// in the range maps to a Media Segment in the Playlist". Removes the cues whose range ended
+    /// before the first segment's PROGRAM-DATE-TIME (cues of unknown end stay), noting each as
+    /// removed at the newest part's end. Returns that first PROGRAM-DATE-TIME.
+    pub fn expire_date_ranges(&mut self) -> Option<i64> {
+        let first_ms = self.segments.front()?.wallclock_ms?;
+        let now_ms = self
+            .segments
+            .back()
+            .and_then(|s| s.wallclock_ms.map(|w| w + (s.duration * 1000.0).round() as i64))
+            .unwrap_or(first_ms);
+        let removed = &mut self.removed_date_ranges;
+        self.date_ranges.retain(|d| {
+            let keep = d.cue.end().is_none_or(|end| end >= first_ms);
+            if !keep {
+                removed.push_back((d.cue.id.clone(), now_ms));
+            }
+            keep
+        });
+        while removed.len() > REMOVED_KEPT {
+            removed.pop_front();
+        }
+        Some(first_ms)
     }
 
     /// Looks up a segment by MSN.

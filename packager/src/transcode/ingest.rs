@@ -13,6 +13,7 @@ use super::video::{VideoWork, Work};
 use super::{Error, VIDEO_TIMESCALE};
 use crate::config::StreamConfig;
 use crate::counters::Metrics;
+use crate::cue::CueBook;
 use crate::grid::{KeyFrames, SegmentGrid};
 use ff::{Rational, Rescale};
 use ffmpeg_next as ff;
@@ -55,6 +56,8 @@ pub(super) struct Ingest {
     audio_seconds: f64,
     /// PROGRAM-DATE-TIME of output media time, shared by every rendition.
     pdt: PdtClock,
+    /// The stream's cues, bound here to the next frame (see [`crate::cue`]).
+    cues: Arc<CueBook>,
 }
 
 impl Ingest {
@@ -65,8 +68,10 @@ impl Ingest {
         metrics: Arc<Metrics>,
         out: Outputs,
         nominal: i64,
+        cues: Arc<CueBook>,
     ) -> Ingest {
         Ingest {
+            cues,
             copy_tx: out.copy,
             copy_offset: None,
             cfg: cfg.clone(),
@@ -295,12 +300,16 @@ impl Ingest {
             let boundary_ok = self.copy_tx.is_empty() || frame.is_key();
             let key = self.keys.decide(mapped.pts, boundary_ok);
             self.pace(mapped.pts as f64 / f64::from(VIDEO_TIMESCALE));
+            let wall_ms = self
+                .pdt
+                .at(mapped.pts as f64 / f64::from(VIDEO_TIMESCALE), now_ms());
+            // Before the frame leaves: a cue bound to it reaches every packager before its
+            // sample does.
+            self.cues.bind(mapped.pts, wall_ms);
             let work = VideoWork {
                 frame: Arc::new(frame),
                 pts: mapped.pts,
-                wall_ms: self
-                    .pdt
-                    .at(mapped.pts as f64 / f64::from(VIDEO_TIMESCALE), now_ms()),
+                wall_ms,
                 key,
             };
             self.video_tx.retain(|tx| {
@@ -334,6 +343,11 @@ impl Ingest {
                 frame,
                 wall_ms: self.pdt.at(starts_at, now_ms()),
             };
+            if self.video_tx.is_empty() && self.copy_tx.is_empty() {
+                // An audio-only stream binds cues to audio frames.
+                let pts = (starts_at * f64::from(VIDEO_TIMESCALE)).round() as i64;
+                self.cues.bind(pts, work.wall_ms);
+            }
             if let Some(tx) = &self.audio_tx {
                 if tx.send(Work::Item(work)).is_err() {
                     self.audio_tx = None;

@@ -177,5 +177,15 @@ pub fn start_interruptible(
     stream: &StreamConfig,
     stop: Arc<AtomicBool>,
 ) -> Result<(Pipeline, Vec<RenditionFeed>), Error> {
-    pipeline::start(stream, stop)
+    start_with_cues(stream, stop, Arc::default())
+}
+
+/// [`start_interruptible`], binding the cues posted to `cues` to the frames the ingest decodes
+/// (see [`crate::cue`]).
+pub fn start_with_cues(
+    stream: &StreamConfig,
+    stop: Arc<AtomicBool>,
+    cues: Arc<crate::cue::CueBook>,
+) -> Result<(Pipeline, Vec<RenditionFeed>), Error> {
+    pipeline::start(stream, stop, cues)
 }

@@ -90,6 +90,7 @@ fn init_ffmpeg() {
 pub(super) fn start(
     cfg: &StreamConfig,
     stop: Arc<AtomicBool>,
+    cues: Arc<crate::cue::CueBook>,
 ) -> Result<(Pipeline, Vec<RenditionFeed>), Error> {
     init_ffmpeg();
     let name = cfg.name.clone();
@@ -246,6 +247,7 @@ pub(super) fn start(
             audio: audio_tx,
         },
         nominal,
+        cues,
     );
     let (_, ingest) = spawn(&name, format!("{name}/ingest"), move || ingest.run(source))?;
     Ok((
