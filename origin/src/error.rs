@@ -2,6 +2,7 @@
 //! (`Error::status`), so a client mistake can never turn into a 5xx by accident.
 
 use http::StatusCode;
+use packager::cue::CueError;
 
 /// Why a request was not answered with the resource.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +51,25 @@ pub enum Error {
     /// The origin is shutting down, or the rendition's pipeline went away.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// A write to the API without the right token.
+    #[error("missing or wrong API token (Authorization: Bearer TOKEN)")]
+    Unauthorized,
+    /// A request body over the limit.
+    #[error("body over {0} bytes")]
+    PayloadTooLarge(usize),
+    /// A request body that could not be read.
+    #[error("body: {0}")]
+    BadBody(String),
+    /// A posted cue that breaks a rule of the API.
+    #[error(transparent)]
+    Cue(packager::cue::CueError),
+    /// A cue that conflicts with one posted before (same id, other body; an id used before; an
+    /// end the spec does not allow).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// More cues than a stream takes.
+    #[error("too many cues: {0}")]
+    RateLimited(String),
     /// The stream's multivariant playlist model breaks a rule of rfc8216bis-22 §4.4.6: a bug
     /// of ours, not the client's.
     #[error("{stream}: multivariant playlist breaks a rule: {source}")]
@@ -74,6 +94,14 @@ impl Error {
             Error::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             Error::Timeout { .. } | Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Multivariant { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Unauthorized => StatusCode::UNAUTHORIZED,
+            Error::PayloadTooLarge(_) | Error::Cue(CueError::TooLarge(_)) => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            Error::BadBody(_) | Error::Cue(CueError::Malformed(_)) => StatusCode::BAD_REQUEST,
+            Error::Cue(CueError::Invalid { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 }
@@ -95,6 +123,17 @@ mod tests {
             },
             Error::UriTooLong(9000),
             Error::MethodNotAllowed("POST".into()),
+            Error::Unauthorized,
+            Error::PayloadTooLarge(16),
+            Error::BadBody("x".into()),
+            Error::Cue(CueError::Malformed("x".into())),
+            Error::Cue(CueError::TooLarge(3000)),
+            Error::Cue(CueError::Invalid {
+                field: "class",
+                reason: "x".into(),
+            }),
+            Error::Conflict("x".into()),
+            Error::RateLimited("x".into()),
             Error::RangeNotSatisfiable {
                 what: "/s/v/1/0.m4s".into(),
                 len: 3,

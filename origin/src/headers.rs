@@ -77,6 +77,8 @@ pub const CSS: &str = "text/css; charset=utf-8";
 pub const TEXT: &str = "text/plain; charset=utf-8";
 /// /metrics (Prometheus text exposition format 0.0.4).
 pub const PROMETHEUS: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// Content-Type of the API's answers.
+pub const JSON: &str = "application/json";
 
 /// Headers a browser player on another origin may read (CORS).
 const EXPOSE: &str =
@@ -95,12 +97,12 @@ pub fn cors(h: &mut HeaderMap) {
 pub fn preflight(h: &mut HeaderMap) {
     h.insert(
         "access-control-allow-methods",
-        HeaderValue::from_static("GET, HEAD, OPTIONS"),
+        HeaderValue::from_static("GET, HEAD, POST, DELETE, OPTIONS"),
     );
     h.insert(
         "access-control-allow-headers",
         HeaderValue::from_static(
-            "Range, If-None-Match, If-Modified-Since, Accept-Encoding, Origin",
+            "Range, If-None-Match, If-Modified-Since, Accept-Encoding, Origin, Authorization, Content-Type",
         ),
     );
     h.insert("access-control-max-age", HeaderValue::from_static("86400"));

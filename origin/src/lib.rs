@@ -8,7 +8,8 @@
 //! (`headers`), validators (`modified`), byte ranges (`range`), error → status mapping
 //! (`error`), the pages for people (`pages`), `/metrics`, connections, limits and shutdown
 //! (`server`), sending sealed segments without a copy (`sendfile`), cutting clients that stop
-//! reading (`stall`), and an HTTP client for tests and load tools (`client`).
+//! reading (`stall`), an HTTP client for tests and load tools (`client`), and the cue API for
+//! app backends and second screens (`api`).
 //!
 //! ```text
 //! Rendition::apply ─ send_replace(Position) ─► watch ─► blocked requests (blocking::hold)
@@ -19,6 +20,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod blocking;
 pub mod cache;
 pub mod client;
@@ -37,6 +39,7 @@ pub mod server;
 pub mod stall;
 pub mod tls;
 
+pub use api::ApiToken;
 pub use error::Error;
 pub use reply::Body;
 pub use server::{listen, serve, Origin, OriginOptions};

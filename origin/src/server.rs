@@ -58,6 +58,8 @@ pub struct OriginOptions {
     /// position, so this only bounds memory and how stale the rendition reports of the other
     /// renditions can get; keep it ≤ one target duration. Default 1 s.
     pub playlist_cache_ttl: Duration,
+    /// The token of the cue API's writes (`crate::api`); `None`: writes are refused (401).
+    pub api_token: Option<crate::api::ApiToken>,
 }
 
 impl Default for OriginOptions {
@@ -73,6 +75,7 @@ impl Default for OriginOptions {
             player_dir: None,
             tls: None,
             playlist_cache_ttl: Duration::from_secs(1),
+            api_token: None,
         }
     }
 }
@@ -156,6 +159,7 @@ pub async fn serve(
         cache,
         clock: PublishClock::default(),
         shutdown: sd_rx,
+        api_token: opts.api_token.clone(),
     });
 
     let mut builder = auto::Builder::new(TokioExecutor::new());

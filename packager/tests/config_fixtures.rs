@@ -112,6 +112,12 @@ const BAD: &[(&str, &str, usize, &str)] = &[
         "letters, digits",
     ),
     (
+        "bad_reserved_name.toml",
+        "stream \"api\" name",
+        2,
+        "reserved",
+    ),
+    (
         "bad_maxrate.toml",
         "stream \"news\" rung[0].maxrate",
         8,

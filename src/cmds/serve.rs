@@ -11,6 +11,13 @@ use packager::config::{Config, StreamConfig};
 use packager::live::{self, LiveStream, Options};
 use packager::store::{write_atomic, Store};
 
+/// 32 random bytes from the OS, as hex: a token nobody can guess.
+fn random_token() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness for the API token: {e}"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// Arguments of `llhls serve`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -91,10 +98,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    // The cue API's token: config, else environment, else made here and printed once below.
+    let (api_token, made) = match config
+        .server
+        .api_token
+        .clone()
+        .or_else(|| std::env::var("LLHLS_API_TOKEN").ok())
+        .filter(|t| !t.is_empty())
+    {
+        Some(t) => (t, false),
+        None => (random_token()?, true),
+    };
     runtime.block_on(async {
         let opts = origin::OriginOptions {
             player_dir,
             tls,
+            api_token: Some(origin::ApiToken::new(&api_token)),
             ..origin::OriginOptions::default()
         };
         let listener = origin::listen(listen).with_context(|| format!("listening on {listen}"))?;
@@ -106,6 +125,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
         }
         println!("player: {scheme}://{addr}/");
+        if made {
+            // Printed once, here, for the operator; never logged.
+            println!("cue API token (POST {scheme}://{addr}/api/v1/streams/{{stream}}/cues): {api_token}");
+        } else {
+            println!("cue API token: from the configuration or LLHLS_API_TOKEN");
+        }
         origin::serve(listener, Arc::clone(&store), opts, shutdown_signal()).await;
         anyhow::Ok(())
     })?;

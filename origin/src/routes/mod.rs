@@ -36,6 +36,8 @@ pub(crate) struct Shared {
     pub cache: PlaylistCache,
     pub clock: PublishClock,
     pub shutdown: watch::Receiver<bool>,
+    /// The token API writes must present; `None`: every write is refused (401).
+    pub api_token: Option<crate::api::ApiToken>,
 }
 
 /// One request: answered, counted, logged, and given its CORS headers.
@@ -44,14 +46,22 @@ pub(crate) async fn handle(
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
     let started = std::time::Instant::now();
-    let (label, mut resp) = respond(&sh, &req).await;
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    // The API reads request bodies, so it takes the request; OPTIONS preflights stay here.
+    let (label, mut resp) = if crate::api::is_api(&path) && method != Method::OPTIONS {
+        ("api", crate::api::respond(&sh, req).await)
+    } else {
+        respond(&sh, &req).await
+    };
     let status = resp.status().as_u16();
     sh.metrics.request(label, status);
     // One event per request (RUST_LOG=origin=debug); its fields are computed only when enabled.
-    // Why an error was answered is logged once, by `error_response`.
+    // Why an error was answered is logged once, by `error_response`. Headers (the API token
+    // among them) are never logged.
     tracing::debug!(
-        method = %req.method(),
-        path = req.uri().path(),
+        %method,
+        path,
         route = label,
         status,
         waited_ms = started.elapsed().as_millis(),

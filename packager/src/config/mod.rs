@@ -64,6 +64,10 @@ pub struct ServerConfig {
     /// Default: none (plain HTTP/1.1 and h2c).
     #[serde(default)]
     pub tls: Option<TlsConfig>,
+    /// The token the cue API's writes must present (`Authorization: Bearer …`). Default: the
+    /// `LLHLS_API_TOKEN` environment variable, else a random one made at start and printed once.
+    #[serde(default)]
+    pub api_token: Option<String>,
 }
 
 /// `[server.tls]`: the certificate the origin serves HTTPS with. Both files are PEM; relative
@@ -87,6 +91,7 @@ impl Default for ServerConfig {
             listen: default_listen(),
             storage: None,
             tls: None,
+            api_token: None,
         }
     }
 }

@@ -50,6 +50,9 @@ fn url_safe(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// First path segments the origin uses itself: a stream may not be named after them.
+const RESERVED_NAMES: &[&str] = &["api", "player", "metrics", "healthz"];
+
 const NAME_RULE: &str = "expected 1 to 64 letters, digits, '-' or '_' (it is part of the URL)";
 
 pub(crate) fn validate(config: &Config) -> Check {
@@ -68,6 +71,15 @@ pub(crate) fn validate(config: &Config) -> Check {
         };
         if !url_safe(&stream.name) {
             return fail(at(&[key("name")]), NAME_RULE);
+        }
+        if RESERVED_NAMES.contains(&stream.name.as_str()) {
+            return fail(
+                at(&[key("name")]),
+                format!(
+                    "{:?} is reserved (the origin serves /{}/…); choose another name",
+                    stream.name, stream.name
+                ),
+            );
         }
         if !names.insert(stream.name.as_str()) {
             return fail(

@@ -21,7 +21,9 @@ use std::sync::OnceLock;
 
 use base64::Engine as _;
 
-pub use book::{CueBook, CueEvent, PostError, Posted, Published, RATE_BURST, RATE_PER_SEC};
+pub use book::{
+    CueBook, CueEvent, EndError, PostError, Posted, Published, RATE_BURST, RATE_PER_SEC,
+};
 pub use request::{At, CueError, ValidCue};
 
 use crate::playlist::DateRange;
