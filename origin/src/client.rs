@@ -10,7 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue, HOST};
 use http::{Method, Request, StatusCode, Uri};
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -64,7 +64,7 @@ impl Response {
 /// One keep-alive HTTP/1.1 connection to the origin, used for one request at a time.
 #[derive(Debug)]
 pub struct Connection {
-    send: http1::SendRequest<Empty<Bytes>>,
+    send: http1::SendRequest<Full<Bytes>>,
     conn: JoinHandle<()>,
     host: HeaderValue,
 }
@@ -95,10 +95,23 @@ impl Connection {
         headers: &[(&str, &str)],
         timeout: Duration,
     ) -> Result<Response, ClientError> {
+        self.send_body(method, target, headers, Bytes::new(), timeout)
+            .await
+    }
+
+    /// [`Connection::request`] with a request body.
+    pub async fn send_body(
+        &mut self,
+        method: Method,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+        timeout: Duration,
+    ) -> Result<Response, ClientError> {
         let mut req = Request::builder()
             .method(method)
             .uri(target)
-            .body(Empty::<Bytes>::new())
+            .body(Full::new(body))
             .map_err(|e| ClientError::Request(format!("{target}: {e}")))?;
         let h = req.headers_mut();
         h.insert(HOST, self.host.clone());
@@ -149,6 +162,18 @@ pub async fn get(
     headers: &[(&str, &str)],
     timeout: Duration,
 ) -> Result<Response, ClientError> {
+    fetch(Method::GET, url, headers, Bytes::new(), timeout).await
+}
+
+/// `method url` with `headers` and `body` on a fresh connection; connecting counts against
+/// `timeout` too.
+pub async fn fetch(
+    method: Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+    timeout: Duration,
+) -> Result<Response, ClientError> {
     let uri: Uri = url
         .parse()
         .map_err(|e| ClientError::Request(format!("{url}: {e}")))?;
@@ -162,6 +187,12 @@ pub async fn get(
     let mut conn = tokio::time::timeout(timeout, Connection::connect(addr))
         .await
         .map_err(|_| ClientError::Timeout(timeout))??;
-    conn.get(target, headers, timeout.saturating_sub(started.elapsed()))
-        .await
+    conn.send_body(
+        method,
+        target,
+        headers,
+        body,
+        timeout.saturating_sub(started.elapsed()),
+    )
+    .await
 }
