@@ -392,7 +392,7 @@ impl CueBook {
 
     /// Takes back cues restored from a disk copy (a restart): they are listed, their ids are
     /// never reused, and new cues number after them.
-    pub fn restore(&self, cues: Vec<Arc<Cue>>, placed_in: &str, at: &[(u32, u64, u32)]) {
+    pub fn restore(&self, cues: Vec<Arc<Cue>>, placed_in: &str, at: &[super::Placement]) {
         let mut g = self.lock();
         for cue in cues {
             remember(&mut g, &cue.id);
@@ -406,7 +406,16 @@ impl CueBook {
             g.entries.insert(
                 cue.seq,
                 Entry {
-                    fingerprint: String::new(),
+                    // What a post of this cue "now" would have been (a dated post's date is
+                    // not kept: re-posting it after a restart is a conflict).
+                    fingerprint: ValidCue {
+                        id: Some(cue.id.clone()),
+                        class: cue.class.clone(),
+                        data: cue.data.clone(),
+                        duration: cue.duration,
+                        at: At::Now,
+                    }
+                    .fingerprint(),
                     id: cue.id.clone(),
                     at: At::Now,
                     pending: None,

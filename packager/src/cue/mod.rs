@@ -36,6 +36,9 @@ pub const ID3_DESCRIPTION: &str = "llhls.cue";
 /// Ticks per second of a cue's `pts` (the video timescale).
 pub const PTS_TIMESCALE: u32 = 90_000;
 
+/// Where a cue was placed: (sequence number, MSN, part index).
+pub type Placement = (u32, u64, u32);
+
 /// A cue bound to its frame.
 #[derive(Debug)]
 pub struct Cue {

@@ -9,7 +9,7 @@ use super::disk::{DiskError, RenditionDir};
 use super::settings::StreamSettings;
 use super::projection;
 use super::window::{self, PartEntry, SegmentEntry, Window};
-use crate::cue::{Cue, CueBook};
+use crate::cue::{Cue, CueBook, Placement};
 use crate::rendition::RenditionInfo;
 use crate::cmaf::{Event, InitSegment, Part, SegmentInfo};
 use crate::playlist::{rules, MediaPlaylist, Position, RenditionReport};
@@ -108,7 +108,7 @@ impl Rendition {
     }
 
     /// The cues a restored window holds, and where each was placed (seq, msn, part).
-    pub(crate) fn restored_cues(&self) -> (Vec<Arc<Cue>>, Vec<(u32, u64, u32)>) {
+    pub(crate) fn restored_cues(&self) -> (Vec<Arc<Cue>>, Vec<Placement>) {
         let w = self.lock();
         let cues = w.date_ranges.iter().map(|d| Arc::clone(&d.cue)).collect();
         let placed = w
