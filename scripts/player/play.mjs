@@ -5,6 +5,11 @@
 //
 //   node scripts/player/play.mjs URL [--seconds N] [--screenshot out.png] [--json out.json] [--vod]
 //        [--max-latency S] [--warmup S] [--startup-timeout S] [--max-stalls N] [--max-holes N] [--sync S] [--level N [--level-at S]]
+//        [--cues N --cue-api URL --cue-token TOKEN [--cue-every S]]
+//
+// With --cues, N cues are posted to the cue API (POST URL with the bearer token) one every S seconds once playback has
+// started; each must then be shown by the page on the very frame it is bound to (0 frames late, from the emsg's exact
+// pts), its DATERANGE must agree with its emsg within half a frame, and the summary gives POST → on screen times.
 //
 // URL is either the player page (http://host/player/?src=...) or a playlist (…​.m3u8): then this script serves the
 // page itself on 127.0.0.1 and the playlist's server must allow cross-origin requests (CORS).
@@ -24,13 +29,15 @@ const SAMPLE_MS = 500;
 const USAGE = `usage: play.mjs URL [--seconds N=30] [--screenshot FILE] [--json FILE] [--vod]
   [--max-latency S=6] [--warmup S=2] [--startup-timeout S=20] [--max-stalls N=0] [--max-holes N=0] [--sync S]
   [--level N|other [--level-at S=0]]   pick rendition N (hls.js order: ascending bitrate; "other": one that is
-                                       not playing then) in the page's picker S s after start; it must play at the end`;
+                                       not playing then) in the page's picker S s after start; it must play at the end
+  [--cues N --cue-api URL --cue-token T [--cue-every S=2]]   post N cues while playing; each must show on its frame`;
 
 /** Parses argv into options; throws a message on a bad flag. */
 function parseArgs(argv) {
   const opts = {
     url: null, seconds: 30, screenshot: null, json: null, vod: false,
     maxLatency: 6, warmup: 2, startupTimeout: 20, maxStalls: 0, maxHoles: 0, sync: null, level: null, levelAt: 0,
+    cues: 0, cueApi: null, cueToken: null, cueEvery: 2,
   };
   const num = (flag, v) => {
     const n = Number(v);
@@ -52,6 +59,10 @@ function parseArgs(argv) {
       case '--sync': opts.sync = num(a, argv[++i]); break;
       case '--level': opts.level = argv[i + 1] === 'other' ? (i++, 'other') : num(a, argv[++i]); break;
       case '--level-at': opts.levelAt = num(a, argv[++i]); break;
+      case '--cues': opts.cues = num(a, argv[++i]); break;
+      case '--cue-api': opts.cueApi = argv[++i]; break;
+      case '--cue-token': opts.cueToken = argv[++i]; break;
+      case '--cue-every': opts.cueEvery = num(a, argv[++i]); break;
       case '-h': case '--help': console.log(USAGE); process.exit(0); break;
       default:
         if (a.startsWith('--') || opts.url) throw new Error(`unexpected argument ${a}`);
@@ -59,6 +70,7 @@ function parseArgs(argv) {
     }
   }
   if (!opts.url) throw new Error('a page or playlist URL is required');
+  if (opts.cues > 0 && !(opts.cueApi && opts.cueToken)) throw new Error('--cues needs --cue-api and --cue-token');
   if ((opts.screenshot === undefined) || (opts.json === undefined)) throw new Error('--screenshot/--json need a file');
   return opts;
 }
@@ -181,9 +193,31 @@ async function main() {
       await page.selectOption('#levels', String(pick));
     };
     if (s && s.started) await pickLevel();
+    // Cues: posted from here (an app backend), one every --cue-every seconds after the warm-up.
+    const posted = [];
+    const postCue = async () => {
+      const due = opts.warmup + posted.length * opts.cueEvery;
+      if (posted.length >= opts.cues || Date.now() - startedAt < due * 1000) return;
+      const id = `e2e-${posted.length}-${Date.now()}`;
+      const entry = { id, postedAt: Date.now(), status: null, answer: null };
+      posted.push(entry);
+      try {
+        const r = await fetch(opts.cueApi, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${opts.cueToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ id, class: 'com.example.poll', data: { question: `poll ${posted.length}`, n: posted.length }, duration: 1.5 }),
+        });
+        entry.status = r.status;
+        entry.answer = await r.json();
+        entry.answeredMs = Date.now() - entry.postedAt;
+      } catch (e) {
+        entry.status = `error: ${e.message}`;
+      }
+    };
     while (s && s.started && !s.fatalError && Date.now() - startedAt < opts.seconds * 1000) {
       await page.waitForTimeout(SAMPLE_MS);
       await pickLevel();
+      await postCue();
       s = await stats();
       samples.push({ t: (Date.now() - startedAt) / 1000, ...s });
       if (opts.vod && s.currentTime > 0 && (await page.evaluate(() => document.getElementById('video').ended))) break;
@@ -259,6 +293,48 @@ async function main() {
         if (lat.length === 0) fail('no latency figure (no EXT-X-PROGRAM-DATE-TIME on the playing segments?)');
         else if (Math.max(...lat) > opts.maxLatency) fail(`latency reached ${round3(Math.max(...lat))} s (threshold ${opts.maxLatency} s)`);
       }
+    }
+    if (opts.cues > 0) {
+      // Wait (bounded) for the last cues to come on screen.
+      const until = Date.now() + 10_000;
+      let seen = last.cues || [];
+      while (Date.now() < until && !posted.every((p) => seen.some((c) => c.id === p.id && c.shownAt !== null))) {
+        await page.waitForTimeout(200);
+        seen = (await stats()).cues || [];
+      }
+      const frame = 1 / 30;
+      summary.cues = posted.map((p) => {
+        const c = seen.find((x) => x.id === p.id) || {};
+        return {
+          id: p.id, status: p.status, postAnswerMs: p.answeredMs ?? null,
+          pts: p.answer ? p.answer.pts : null, startDate: p.answer ? p.answer.start_date : null,
+          emsgStart: round3(c.emsgStart ?? null), rangeStart: round3(c.rangeStart ?? null), shownAt: round3(c.shownAt ?? null),
+          framesLate: c.shownLate ?? null,
+          framesSkippedBefore: c.framesSkippedBefore ?? null,
+          rangeVsEmsgMs: c.emsgStart != null && c.rangeStart != null ? Math.round((c.rangeStart - c.emsgStart) * 1000) : null,
+          postToScreenMs: c.shownWall ? c.shownWall - p.postedAt : null,
+        };
+      });
+      if (posted.length < opts.cues) fail(`only ${posted.length} of ${opts.cues} cues posted in ${opts.seconds} s`);
+      for (const c of summary.cues) {
+        if (c.status !== 201) fail(`cue ${c.id}: POST answered ${c.status}`);
+        else if (c.shownAt === null) fail(`cue ${c.id} never shown`);
+        else if (c.emsgStart === null) fail(`cue ${c.id}: no emsg copy reached the page`);
+        else if (c.rangeStart === null) fail(`cue ${c.id}: no DATERANGE reached the page`);
+        // On its frame; or, when the browser presented that frame without a frame callback (a skipped callback under
+        // load: presentedFrames jumped), on the first frame after it the page could draw on.
+        else if (c.framesLate < 0 || c.framesLate > (c.framesSkippedBefore || 0)) {
+          fail(`cue ${c.id} shown ${c.framesLate} frame(s) off its frame (${c.framesSkippedBefore} skipped before)`);
+        }
+        else if (Math.abs(c.rangeVsEmsgMs) > frame * 500) fail(`cue ${c.id}: DATERANGE ${c.rangeVsEmsgMs} ms from its emsg`);
+      }
+      const toScreen = summary.cues.map((c) => c.postToScreenMs).filter((v) => typeof v === 'number');
+      summary.cueFigures = {
+        postToScreenMs: { p50: quantile(toScreen, 0.5), max: toScreen.length ? Math.max(...toScreen) : null },
+        framesLate: summary.cues.map((c) => c.framesLate),
+        onFrame: summary.cues.filter((c) => c.framesLate === 0).length,
+        lateForSkippedFrames: summary.cues.filter((c) => c.framesLate > 0).length,
+      };
     }
     summary.ok = summary.failures.length === 0;
     // On failure, the page's event trace (fragments loaded and appended, buffered ranges, errors) says why.

@@ -42,6 +42,10 @@
     stallTraces: [], // for each of the first 5 stalls, the 40 trace lines before it (the trace's middle may be left out)
     holes: [], // gaps ever seen between buffered ranges, "start-end" (a part the player skipped), at most 50
     trace: [], // media events, "seconds event details buffered=…": the first TRACE_HEAD and the last TRACE_TAIL, for diagnosing a stall
+    // Cues (EXT-X-DATERANGE and emsg/ID3, deduplicated by id): id, class, data, start (media seconds, from the emsg's
+    // exact pts when it came, else from the DATERANGE's START-DATE), emsgStart and rangeStart as each source gave it,
+    // shownAt (mediaTime of the first frame the overlay was on), and shownLate (frames between the two). At most 200.
+    cues: [],
   };
   window.llhlsStats = stats;
 
@@ -257,6 +261,111 @@
     el('s-startup').textContent = stats.startupMs === null ? '–' : `${stats.startupMs} ms`;
   }
   setInterval(sample, 250);
+
+  // --- cues -----------------------------------------------------------------------------------------------------
+  // A cue is shown from the first presented frame whose media time is at or after its start, read from
+  // requestVideoFrameCallback's mediaTime (TextTrack cue events fire up to 250 ms late in Chromium), until its
+  // DURATION or END-DATE passes. Both carriages are read: the DATERANGE of the playlist (hls.js maps START-DATE to
+  // media time through PROGRAM-DATE-TIME) and the emsg/ID3 copy in the video parts (exact pts); one cue per id.
+  const overlay = document.getElementById('cue');
+  const cues = new Map();
+  const FRAME_EPSILON = 0.0005; // seconds: float noise between two routes to the same pts
+  const fps = () => {
+    const l = hls.levels && hls.levels[hls.currentLevel];
+    return (l && l.frameRate) || 30;
+  };
+  function noteCue(id, fields) {
+    let c = cues.get(id);
+    if (!c) {
+      if (cues.size >= 200) return;
+      c = { id, class: null, data: null, start: null, end: null, emsgStart: null, rangeStart: null, shownAt: null, shownWall: null, shownLate: null, framesSkippedBefore: null };
+      cues.set(id, c);
+      stats.cues.push(c);
+    }
+    Object.assign(c, Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined && v !== null)));
+    // The emsg's pts is the frame's exact time; the DATERANGE's is PROGRAM-DATE-TIME arithmetic (ms).
+    c.start = c.emsgStart !== null ? c.emsgStart : c.rangeStart;
+  }
+  /** The JSON value of the first ID3v2.4 TXXX frame described `llhls.cue` in `bytes`, or null. */
+  function id3Cue(bytes) {
+    const syncsafe = (b, i) => (b[i] << 21) | (b[i + 1] << 14) | (b[i + 2] << 7) | b[i + 3];
+    if (bytes.length < 10 || bytes[0] !== 0x49 || bytes[1] !== 0x44 || bytes[2] !== 0x33) return null;
+    const end = Math.min(bytes.length, 10 + syncsafe(bytes, 6));
+    for (let i = 10; i + 10 <= end;) {
+      const id = String.fromCharCode(bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]);
+      const size = syncsafe(bytes, i + 4);
+      const body = bytes.subarray(i + 10, i + 10 + size);
+      if (id === 'TXXX' && body[0] === 3) {
+        const nul = body.indexOf(0, 1);
+        const text = new TextDecoder();
+        if (nul > 0 && text.decode(body.subarray(1, nul)) === 'llhls.cue') {
+          try { return JSON.parse(text.decode(body.subarray(nul + 1))); } catch (_) { return null; }
+        }
+      }
+      if (size <= 0) break;
+      i += 10 + size;
+    }
+    return null;
+  }
+  hls.on(Hls.Events.FRAG_PARSING_METADATA, (_ev, data) => {
+    for (const sample of data.samples || []) {
+      const cue = sample.data && id3Cue(sample.data);
+      if (!cue || !cue.id) continue;
+      const end = cue.duration ? sample.pts + cue.duration : undefined;
+      noteCue(cue.id, { class: cue.class, data: cue.data, emsgStart: sample.pts, end });
+    }
+  });
+  function dateRanges(details) {
+    for (const [id, r] of Object.entries((details && details.dateRanges) || {})) {
+      if (!Number.isFinite(r.startTime)) continue;
+      const raw = r.attr && r.attr['X-LLHLS-DATA'];
+      let data;
+      try { data = raw ? JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(raw), (ch) => ch.charCodeAt(0)))) : undefined; } catch (_) { data = undefined; }
+      const end = Number.isFinite(r.duration) && r.duration !== null ? r.startTime + r.duration : undefined;
+      noteCue(id, { class: r.class, data, rangeStart: r.startTime, end });
+    }
+  }
+  hls.on(Hls.Events.LEVEL_UPDATED, (_ev, d) => dateRanges(d.details));
+  hls.on(Hls.Events.LEVEL_LOADED, (_ev, d) => dateRanges(d.details));
+
+  // Frames the browser presented without a frame callback before the current one (rVFC's presentedFrames jump):
+  // a cue whose frame was among them can only go on screen at the next one.
+  let lastPresented = null;
+  function showCues(mediaTime, presentedFrames) {
+    const skipped = lastPresented !== null && presentedFrames !== undefined ? Math.max(0, presentedFrames - lastPresented - 1) : 0;
+    if (presentedFrames !== undefined) lastPresented = presentedFrames;
+    const active = [];
+    for (const c of cues.values()) {
+      if (c.start === null || mediaTime + FRAME_EPSILON < c.start) continue;
+      if (c.shownAt === null) {
+        c.shownAt = mediaTime;
+        c.shownWall = Date.now();
+        c.shownLate = Math.round((mediaTime - c.start) * fps());
+        c.framesSkippedBefore = skipped;
+        trace(`cue ${c.id} shown at ${mediaTime.toFixed(3)} (start ${c.start.toFixed(3)})`);
+      }
+      if (c.end === null || c.end === undefined || mediaTime + FRAME_EPSILON < c.end) active.push(c);
+    }
+    if (!overlay) return;
+    if (active.length === 0) {
+      overlay.hidden = true;
+      return;
+    }
+    const c = active[active.length - 1];
+    overlay.hidden = false;
+    overlay.querySelector('.cue-class').textContent = c.class || '';
+    overlay.querySelector('.cue-data').textContent = typeof c.data === 'string' ? c.data : JSON.stringify(c.data);
+  }
+  if (typeof video.requestVideoFrameCallback === 'function') {
+    const onFrame = (_now, meta) => {
+      showCues(meta.mediaTime, meta.presentedFrames);
+      video.requestVideoFrameCallback(onFrame);
+    };
+    video.requestVideoFrameCallback(onFrame);
+  } else {
+    // Without frame callbacks (older browsers): the closest the page can get.
+    video.addEventListener('timeupdate', () => showCues(video.currentTime));
+  }
 
   hls.attachMedia(video);
   hls.loadSource(src);
