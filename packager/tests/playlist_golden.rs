@@ -318,7 +318,8 @@ fn part_durations_never_print_above_part_target() {
     check(&text);
     assert!(text.contains("#EXT-X-PART-INF:PART-TARGET=0.33334\n"));
     assert!(text.contains("#EXT-X-PART:DURATION=0.33333,"));
-    assert!(text.contains("PART-HOLD-BACK=1.00000"));
+    // §4.4.3.8 SHOULD, as a player reads it: 3 × the printed 0.33334.
+    assert!(text.contains("PART-HOLD-BACK=1.00002"));
 }
 
 fn multivariant() -> MultivariantPlaylist {

@@ -25,12 +25,14 @@ pub fn hold_back(target_secs: u64) -> f64 {
     3.0 * target_secs as f64
 }
 
-/// `PART-HOLD-BACK` for `part_target_secs`: 3 × PART-TARGET.
+/// `PART-HOLD-BACK` for `part_target_secs`: 3 × PART-TARGET as the playlist prints it.
 ///
 /// §4.4.3.8: PART-HOLD-BACK "MUST be at least twice the Part Target Duration. Its value SHOULD be
-/// at least three times the Part Target Duration."
+/// at least three times the Part Target Duration." PART-TARGET is printed rounded up (1/3 s as
+/// 0.33334), so three times the printed value (1.00002), not of the exact one (1.00000, short
+/// of the SHOULD by 0.00002 as a player reads the two tags).
 pub fn part_hold_back(part_target_secs: f64) -> f64 {
-    3.0 * part_target_secs
+    3.0 * super::tags::units_up(part_target_secs) as f64 / 100_000.0
 }
 
 /// `CAN-SKIP-UNTIL` (the Skip Boundary) for `target_secs`: 6 × target.
@@ -148,6 +150,8 @@ mod tests {
     fn hold_backs_and_skip_boundary() {
         assert_eq!(hold_back(4), 12.0);
         assert_eq!(part_hold_back(0.5), 1.5);
+        // 1/3 s prints as PART-TARGET=0.33334; the hold-back is three of those.
+        assert_eq!(part_hold_back(1.0 / 3.0), 1.00002);
         assert_eq!(can_skip_until(4), 24.0);
         assert_eq!(part_horizon(2), 6.0);
     }
