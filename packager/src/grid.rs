@@ -60,6 +60,8 @@ pub struct KeyFrames {
     step: i64,
     grid: Option<SegmentGrid>,
     next: i64,
+    /// The grid never moves ([`KeyFrames::fixed`]).
+    fixed: bool,
 }
 
 impl KeyFrames {
@@ -69,6 +71,18 @@ impl KeyFrames {
             step,
             grid: None,
             next: 0,
+            fixed: false,
+        }
+    }
+
+    /// Key frames on `grid`, which never moves (a wall-clock timeline): the first frame offered
+    /// is a key frame, then the first at or after each grid point.
+    pub fn fixed(grid: SegmentGrid) -> Self {
+        KeyFrames {
+            step: grid.step(),
+            grid: Some(grid),
+            next: i64::MIN,
+            fixed: true,
         }
     }
 
@@ -89,7 +103,11 @@ impl KeyFrames {
     /// A new timeline (an input that reconnected): the next allowed frame is a key frame and
     /// the origin of a new grid.
     pub fn restart(&mut self) {
-        self.grid = None;
+        if self.fixed {
+            self.next = i64::MIN;
+        } else {
+            self.grid = None;
+        }
     }
 
     /// The grid, once the first key frame set it.
@@ -134,6 +152,19 @@ mod tests {
             let point = n as i64 * 180_000;
             assert!(*key >= point && *key < point + 3003, "{key} vs {point}");
         }
+    }
+
+    #[test]
+    fn a_fixed_grid_never_moves() {
+        let mut k = KeyFrames::fixed(SegmentGrid::new(0, 100));
+        assert!(k.decide(250, true), "the first frame is a key frame");
+        assert!(!k.decide(280, true));
+        assert!(k.decide(303, true));
+        k.restart();
+        assert!(k.decide(333, true), "after a break, the next frame");
+        assert!(!k.decide(366, true));
+        assert!(k.decide(400, true), "on the same grid");
+        assert_eq!(k.grid().map(|g| g.origin()), Some(0));
     }
 
     #[test]

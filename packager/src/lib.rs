@@ -19,6 +19,7 @@
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+pub mod clock;
 pub mod cmaf;
 pub mod config;
 pub mod counters;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::clock;
 use crate::cmaf::{Chunker, ChunkerConfig, Event, TimedCue};
 use crate::cue::{Cue, CueBook};
 use crate::config::StreamConfig;
@@ -122,11 +123,19 @@ pub fn start(config: &StreamConfig, options: &Options) -> Result<LiveStream, Err
     let (pipeline, feeds) =
         transcode::start_with_cues(config, Arc::clone(&options.cancel), Arc::clone(&cues))?;
     let infos: Vec<RenditionInfo> = feeds.iter().map(|f| f.info.clone()).collect();
-    let epoch = options
-        .storage
-        .as_deref()
-        .and_then(|root| saved_epoch(root, &config.name, &infos))
-        .unwrap_or_else(now_secs);
+    // On the wall-clock timeline (crate::clock) URLs carry the config's version, the same on
+    // every origin and across restarts; otherwise the start second, kept by a resume.
+    let clock_start = pipeline.clock_start();
+    let epoch = match clock_start {
+        Some(_) => clock::version(config),
+        None => options
+            .storage
+            .as_deref()
+            .and_then(|root| saved_epoch(root, &config.name, &infos))
+            .unwrap_or_else(now_secs),
+    };
+    // The first MSN this run publishes: the clock's, or 0.
+    let first_msn = clock_start.map_or(0, |t| clock::msn_at(t, config.segment_target));
     let settings = StreamSettings {
         name: config.name.clone(),
         epoch,
@@ -140,7 +149,7 @@ pub fn start(config: &StreamConfig, options: &Options) -> Result<LiveStream, Err
             config.window as usize
         },
         byterange_parts: config.byterange_parts,
-        first_msn: 0,
+        first_msn,
     };
     let stream = Stream::open(settings, infos, options.storage.as_deref(), cues).map_err(
         |source| Error::Disk {
@@ -152,6 +161,7 @@ pub fn start(config: &StreamConfig, options: &Options) -> Result<LiveStream, Err
     let chunker = ChunkerConfig {
         part_target: config.part_target,
         segment_target: config.segment_target,
+        clock_grid: clock_start.is_some(),
         ..ChunkerConfig::default()
     };
     // The renditions were made from the feeds, in the same order.
@@ -159,7 +169,7 @@ pub fn start(config: &StreamConfig, options: &Options) -> Result<LiveStream, Err
     for (feed, rendition) in feeds.into_iter().zip(stream.renditions().iter().cloned()) {
         let stream_ref = Arc::clone(&stream);
         let chunker = ChunkerConfig {
-            first_msn: rendition.next_msn(),
+            first_msn: rendition.next_msn().max(first_msn),
             first_discontinuity: rendition.next_discontinuity(),
             ..chunker.clone()
         };
@@ -273,8 +283,9 @@ pub fn package(
 /// How a rendition's chunker places `cue`: video by the frame's pts (and an emsg with its ID3
 /// tag), audio by the wall clock (DATERANGE only; AOM id3-emsg carriage is for the video track).
 fn timed_cue(cue: &Cue, video: bool, timescale: u32) -> TimedCue {
+    // i128: wall-clock ticks (~1.6e14) times a timescale overflow i64.
     let to_track = |ticks: i64| {
-        ticks.saturating_mul(i64::from(timescale)) / i64::from(crate::cue::PTS_TIMESCALE)
+        (i128::from(ticks) * i128::from(timescale) / i128::from(crate::cue::PTS_TIMESCALE)) as i64
     };
     TimedCue {
         seq: cue.seq,

@@ -137,6 +137,7 @@ fn build(shape: &Shape) -> (MediaPlaylist, Skip) {
             program_date_time_ms: (i % usize::from(shape.pdt_every) == 0 || discontinuity)
                 .then_some(pdt),
             parts,
+            gap: false,
         });
         pdt += (duration * 1000.0).round() as i64;
     }

@@ -30,6 +30,12 @@ pub struct ChunkerConfig {
     pub first_msn: u64,
     /// Discontinuity sequence number of the first init (non-zero when resuming).
     pub first_discontinuity: u64,
+    /// Timestamps are on a wall-clock timeline (tick 0 = the Unix epoch): the segment grid
+    /// passes through tick 0 and never moves, and a segment's MSN is the index of the grid
+    /// interval it starts in (`floor(t / segment_target)`), at least one past the previous
+    /// segment's. Two chunkers fed the same timeline number the same media alike, whenever
+    /// they started. `first_msn` is then only a floor.
+    pub clock_grid: bool,
 }
 
 impl Default for ChunkerConfig {
@@ -39,6 +45,7 @@ impl Default for ChunkerConfig {
             segment_target: 2.0,
             first_msn: 0,
             first_discontinuity: 0,
+            clock_grid: false,
         }
     }
 }
@@ -386,10 +393,15 @@ impl Chunker {
         }
         if self.segment.is_none() || self.pending_discontinuity {
             if starts_timeline || self.pending_discontinuity {
-                self.grid = SegmentGrid::new(dts, self.segment_target as i64);
+                let origin = if self.config.clock_grid { 0 } else { dts };
+                self.grid = SegmentGrid::new(origin, self.segment_target as i64);
                 self.closed_end_at = None;
             }
             let mut end_at = self.grid.boundary_after(dts.saturating_add(lead));
+            if self.config.clock_grid {
+                let index = self.grid.index(dts.saturating_add(lead));
+                self.next_msn = self.next_msn.max(u64::try_from(index).unwrap_or(0));
+            }
             // A segment closed ahead of this sample (see `closed_end_at`) was closed at its grid
             // point on the previous sample's duration; should this sample's lead fall short of
             // it, the new segment still ends at a later grid point, never the same one.

@@ -80,6 +80,8 @@ pub struct Segment {
     pub program_date_time_ms: Option<i64>,
     /// EXT-X-PART tags of this segment.
     pub parts: Vec<PartTag>,
+    /// EXT-X-GAP (§4.4.4.7): the segment has no media; clients must not load it.
+    pub gap: bool,
 }
 
 /// One EXT-X-PART.

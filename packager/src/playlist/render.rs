@@ -326,6 +326,10 @@ impl MediaPlaylist {
                 }
             }
             if segment.complete {
+                if segment.gap {
+                    // §4.4.4.7: EXT-X-GAP applies to the next Media Segment.
+                    writeln!(out, "#EXT-X-GAP")?;
+                }
                 writeln!(out, "{}", ExtInf(segment.duration))?;
                 writeln!(out, "{}", segment.uri)?;
             }

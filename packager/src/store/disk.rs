@@ -63,6 +63,9 @@ struct SegmentRecord {
     init_id: u64,
     wallclock_ms: Option<i64>,
     parts: Vec<PartRecord>,
+    /// An EXT-X-GAP segment (no files).
+    #[serde(default)]
+    gap: bool,
 }
 
 /// The manifest: enough to rebuild the window from the files.
@@ -188,6 +191,7 @@ impl RenditionDir {
                     discontinuity_sequence: s.discontinuity_sequence,
                     init_id: s.init_id,
                     wallclock_ms: s.wallclock_ms,
+                    gap: s.gap,
                     parts: s
                         .parts
                         .iter()
@@ -282,6 +286,7 @@ impl RenditionDir {
                 discontinuity_sequence: rec.discontinuity_sequence,
                 init_id: rec.init_id,
                 wallclock_ms: rec.wallclock_ms,
+                gap: rec.gap,
             };
             seg.join();
             w.segments.push_back(seg);

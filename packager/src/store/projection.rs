@@ -53,6 +53,7 @@ pub fn media_playlist(s: &StreamSettings, w: &Window) -> MediaPlaylist {
             map_uri,
             program_date_time_ms: seg.wallclock_ms,
             parts,
+            gap: seg.gap,
         });
     }
     let preload_hint = if w.ended {
@@ -60,7 +61,9 @@ pub fn media_playlist(s: &StreamSettings, w: &Window) -> MediaPlaylist {
         None
     } else {
         // §4.4.5.3: the hint names the next part; `Position::next_part` owns that rule.
-        let (msn, part) = w.newest(s.first_msn).next_part();
+        // A restart on the wall-clock timeline resumes at the clock's MSN (`first_msn`), past
+        // the restored window.
+        let (msn, part) = w.newest(s.first_msn).next_part().max((s.first_msn, 0));
         let offset = w.segment(msn).map_or(0, SegmentEntry::len);
         Some(hint(s, msn, part, offset))
     };

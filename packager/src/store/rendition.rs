@@ -97,7 +97,12 @@ impl Rendition {
         if let Some(mut w) = dir.restore()? {
             if let Some(last) = w.segments.back() {
                 let part = Some(last.parts.len().saturating_sub(1) as u32);
-                let p = self.at(last.msn, part, true);
+                // On the wall-clock timeline the next segment is the clock's, past the ones the
+                // restart missed (they become EXT-X-GAP): the hint names it (§4.4.5.3).
+                let p = match self.settings.first_msn.checked_sub(1) {
+                    Some(before) if before > last.msn => self.at(before, Some(0), true),
+                    _ => self.at(last.msn, part, true),
+                };
                 self.position.send_replace(p);
             }
             w.resume_discontinuity = true;
@@ -304,6 +309,7 @@ impl Rendition {
             .back()
             .is_some_and(|s| !s.complete && s.msn == part.msn);
         if !open {
+            w.fill_gap(part.msn, part.wallclock_ms, self.settings.window_segments);
             let discontinuity = part.discontinuity || std::mem::take(&mut w.resume_discontinuity);
             if discontinuity {
                 w.discontinuity_sequence += 1;
@@ -318,6 +324,7 @@ impl Rendition {
                 discontinuity_sequence: w.discontinuity_sequence,
                 init_id: part.init_id,
                 wallclock_ms: part.wallclock_ms,
+                gap: false,
             });
         }
         // The cues this part carries enter the playlist with it (§6.2.4: the same date ranges
@@ -423,7 +430,7 @@ impl Rendition {
     /// A part's bytes, and when its last sample was captured: one lookup.
     pub fn part(&self, msn: u64, index: u32) -> Option<PartBytes> {
         let w = self.lock();
-        let seg = w.segment(msn)?;
+        let seg = w.segment(msn).filter(|s| !s.gap)?;
         let p = seg.parts.get(index as usize)?;
         Some(PartBytes {
             bytes: p.bytes.clone(),
@@ -434,7 +441,8 @@ impl Rendition {
     /// A segment's bytes (its parts), open or complete.
     pub fn segment(&self, msn: u64) -> Option<SegmentBytes> {
         let w = self.lock();
-        let s = w.segment(msn)?;
+        // §4.4.4.7: a GAP segment has no media to send.
+        let s = w.segment(msn).filter(|s| !s.gap)?;
         Some(SegmentBytes {
             chunks: s.chunks(),
             complete: s.complete,
@@ -447,7 +455,7 @@ impl Rendition {
         let w = self.lock();
         w.segments
             .iter()
-            .filter(|s| s.complete)
+            .filter(|s| s.complete && !s.gap)
             .map(|s| (s.len(), s.duration))
             .collect()
     }

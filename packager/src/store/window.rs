@@ -41,6 +41,9 @@ pub struct SegmentEntry {
     pub init_id: u64,
     /// Wall clock of its first sample, Unix ms.
     pub wallclock_ms: Option<i64>,
+    /// A segment with no media (EXT-X-GAP, rfc8216bis-22 §4.4.4.7): its MSN was never produced
+    /// here (the origin was down, or the input was), and clients must not load it.
+    pub gap: bool,
 }
 
 impl SegmentEntry {
@@ -193,6 +196,53 @@ impl Window {
             removed.pop_front();
         }
         Some(first_ms)
+    }
+
+    /// Before a segment `msn` that does not follow the last one (numbering comes from the clock:
+    /// a restart, or an input that was down), lists the missing MSNs as EXT-X-GAP segments
+    /// (rfc8216bis-22 §4.4.4.7), each lasting its share of the time between, so that MSNs stay
+    /// consecutive (§4.4.3.2) and dates keep mapping to media. More missing segments than the
+    /// window holds replace the window. `start_ms` is the new segment's PROGRAM-DATE-TIME.
+    pub fn fill_gap(&mut self, msn: u64, start_ms: Option<i64>, keep: usize) {
+        let Some(last) = self.segments.back() else {
+            return;
+        };
+        if msn <= last.msn + 1 || !last.complete {
+            return;
+        }
+        let missing = msn - last.msn - 1;
+        let last_end = last.wallclock_ms.map(|w| w + (last.duration * 1000.0).round() as i64);
+        let each_secs = match (last_end, start_ms) {
+            (Some(a), Some(b)) if b > a => (b - a) as f64 / 1000.0 / missing as f64,
+            _ => last.duration,
+        };
+        let (init_id, seq) = (last.init_id, self.discontinuity_sequence);
+        let first = if missing > keep as u64 {
+            // Everything listed now would slide out behind the gap: start over with it.
+            self.segments.clear();
+            msn - keep.max(1) as u64
+        } else {
+            last.msn + 1
+        };
+        for m in first..msn {
+            // Counted back from the new segment's date (or on from the last one's end).
+            let before_ms = ((msn - m) as f64 * each_secs * 1000.0).round() as i64;
+            let at = start_ms.map(|s| s - before_ms).or_else(|| {
+                last_end.map(|e| e + ((m - first) as f64 * each_secs * 1000.0).round() as i64)
+            });
+            self.segments.push_back(SegmentEntry {
+                msn: m,
+                parts: Vec::new(),
+                whole: None,
+                duration: each_secs,
+                complete: true,
+                discontinuity: false,
+                discontinuity_sequence: seq,
+                init_id,
+                wallclock_ms: at,
+                gap: true,
+            });
+        }
     }
 
     /// Looks up a segment by MSN.

@@ -18,6 +18,8 @@ use std::sync::mpsc::Receiver;
 /// A decoded input audio frame and its ingest wall clock.
 pub(crate) struct AudioWork {
     pub frame: ff::frame::Audio,
+    /// Output tick (90 kHz) of its first sample.
+    pub pts: i64,
     pub wall_ms: i64,
 }
 
@@ -99,14 +101,32 @@ pub(crate) fn open(
 type ResamplerKey = (Sample, u64, u32);
 
 /// Runs the audio rendition until `End` (or until the consumer goes away).
-pub(crate) fn run(mut enc: AudioEncoder, rx: Receiver<Work<AudioWork>>, sink: Sink) {
-    let mut out = Emitter::audio(sink, enc.rate);
+///
+/// `start`: on the wall-clock timeline, the first segment boundary (90 kHz); audio then starts
+/// with the AAC frame that straddles it (frames on multiples of the frame size from sample 0),
+/// as every later segment does, so the first segment is numbered and cut like other origins'.
+pub(crate) fn run(
+    mut enc: AudioEncoder,
+    rx: Receiver<Work<AudioWork>>,
+    sink: Sink,
+    start: Option<i64>,
+) {
+    let mut out = match start {
+        Some(_) => Emitter::audio(sink, enc.rate).on_clock(),
+        None => Emitter::audio(sink, enc.rate),
+    };
     out.track(enc.track.clone());
     let mut resampler: Option<(ResamplerKey, ff::software::resampling::Context)> = None;
     let mut fifo: Vec<Vec<f32>> = vec![Vec::new(); enc.channels];
     // Output sample position of fifo[.][0], and of the next resampled sample.
     let mut fifo_pos: i64 = 0;
     let mut in_pos: i64 = 0;
+    // The first input's position on the output timeline, in samples; until it is known.
+    let mut started = false;
+    // Samples still to drop so that AAC frames start on multiples of the frame size from
+    // sample 0 of the timeline: on the wall-clock timeline two origins then cut the same
+    // frames at the same instants.
+    let mut to_drop: usize = 0;
     let mut pkt = ff::Packet::empty();
     let mut drain = |encoder: &mut ff::encoder::Audio, out: &mut Emitter| {
         while out.open && encoder.receive_packet(&mut pkt).is_ok() {
@@ -182,9 +202,25 @@ pub(crate) fn run(mut enc: AudioEncoder, rx: Receiver<Work<AudioWork>>, sink: Si
             continue;
         }
         let n = resampled.samples();
+        if !started {
+            started = true;
+            let samples = |ticks: i64| (i128::from(ticks) * i128::from(enc.rate) / 90_000) as i64;
+            let first = samples(work.pts);
+            let fs = enc.frame_size as i64;
+            let aligned = first + (fs - first.rem_euclid(fs)) % fs;
+            let target = match start {
+                Some(b) => aligned.max(samples(b).div_euclid(fs) * fs),
+                None => aligned,
+            };
+            to_drop = usize::try_from(target - first).unwrap_or(0);
+            in_pos = first;
+            fifo_pos = target;
+        }
         out.ingested(in_pos, work.wall_ms);
+        let skip = to_drop.min(n);
+        to_drop -= skip;
         for (ch, buf) in fifo.iter_mut().enumerate() {
-            buf.extend_from_slice(&resampled.plane::<f32>(ch)[..n]);
+            buf.extend_from_slice(&resampled.plane::<f32>(ch)[skip..n]);
         }
         in_pos += n as i64;
         while fifo[0].len() >= enc.frame_size {

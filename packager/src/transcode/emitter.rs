@@ -38,6 +38,8 @@ pub(crate) struct Emitter {
     disc_at: Option<i64>,
     /// False once the consumer went away: the thread should stop.
     pub open: bool,
+    /// Timestamps are wall-clock ticks ([`crate::clock`]): a sample's date is its pts.
+    clock: bool,
 }
 
 impl Emitter {
@@ -61,7 +63,15 @@ impl Emitter {
             disc_pending: false,
             disc_at: None,
             open: true,
+            clock: false,
         }
+    }
+
+    /// Timestamps are on the wall-clock timeline: each sample's date is its own pts (exactly,
+    /// the same on every origin), not an interpolation from ingest anchors.
+    pub(crate) fn on_clock(mut self) -> Emitter {
+        self.clock = true;
+        self
     }
 
     /// Sends the track (before the first sample).
@@ -94,6 +104,9 @@ impl Emitter {
     /// The capture wall clock of output `pts`: the newest anchor at or before it, plus the
     /// media time since.
     fn wall_at(&self, pts: i64) -> Option<i64> {
+        if self.clock {
+            return Some((i128::from(pts) * 1000 / i128::from(self.timescale)) as i64);
+        }
         let i = self.anchors.partition_point(|(p, _)| *p <= pts);
         let (p, w) = self.anchors.get(i.checked_sub(1)?)?;
         Some(w + (pts - p) * 1000 / self.timescale)

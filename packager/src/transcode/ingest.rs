@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 
 /// Consecutive demuxer errors after which a file input is considered finished.
 const MAX_CONSECUTIVE_READ_ERRORS: u32 = 100;
+/// Audio kept before the first boundary on the wall-clock timeline: two AAC frames at 48 kHz.
+const AUDIO_LEAD_TICKS: i64 = 3_840;
 /// Wait between attempts to reopen a live input.
 const RECONNECT_DELAY: Duration = Duration::from_millis(200);
 
@@ -58,6 +60,18 @@ pub(super) struct Ingest {
     pdt: PdtClock,
     /// The stream's cues, bound here to the next frame (see [`crate::cue`]).
     cues: Arc<CueBook>,
+    /// On the wall-clock timeline ([`crate::clock`]): where it starts.
+    clock_start: Option<ClockStart>,
+}
+
+/// Where a stream on the wall-clock timeline starts ([`crate::clock`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ClockStart {
+    /// Clock tick of the input's first frame.
+    pub first_frame: i64,
+    /// The first segment boundary at or after it: nothing earlier is published, so the first
+    /// segment is whole and numbered like every other origin's.
+    pub boundary: i64,
 }
 
 impl Ingest {
@@ -69,9 +83,16 @@ impl Ingest {
         out: Outputs,
         nominal: i64,
         cues: Arc<CueBook>,
+        clock_start: Option<ClockStart>,
     ) -> Ingest {
+        let step = SegmentGrid::from_seconds(0, cfg.segment_target, VIDEO_TIMESCALE).step();
+        let mut timeline = Timeline::new(VIDEO_TIMESCALE, nominal);
+        if let Some(c) = clock_start {
+            timeline.start_at(c.first_frame);
+        }
         Ingest {
             cues,
+            clock_start,
             copy_tx: out.copy,
             copy_offset: None,
             cfg: cfg.clone(),
@@ -79,10 +100,12 @@ impl Ingest {
             metrics,
             video_tx: out.video,
             audio_tx: out.audio,
-            timeline: Timeline::new(VIDEO_TIMESCALE, nominal),
-            keys: KeyFrames::new(
-                SegmentGrid::from_seconds(0, cfg.segment_target, VIDEO_TIMESCALE).step(),
-            ),
+            timeline,
+            // On the clock, key frames fall on the grid through tick 0; else through the first.
+            keys: match clock_start {
+                Some(_) => KeyFrames::fixed(SegmentGrid::new(0, step)),
+                None => KeyFrames::new(step),
+            },
             clock: None,
             audio_seconds: 0.0,
             // Paced inputs keep their anchor; live ones follow the sender's clock within a bound.
@@ -113,7 +136,7 @@ impl Ingest {
             }
             if self.cfg.input.looped {
                 self.metrics.loops.fetch_add(1, Ordering::Relaxed);
-                match input::open(&self.cfg.input, self.stop.clone(), now_ms()) {
+                match input::open(&self.cfg.input, self.stop.clone(), self.first_frame_now()) {
                     Ok(s) => {
                         source = s;
                         self.timeline.restart();
@@ -161,7 +184,7 @@ impl Ingest {
 
     fn reopen(&self) -> Option<Source> {
         while !self.stopped() {
-            match input::open(&self.cfg.input, self.stop.clone(), now_ms()) {
+            match input::open(&self.cfg.input, self.stop.clone(), self.first_frame_now()) {
                 Ok(s) => return Some(s),
                 Err(e) => {
                     tracing::debug!(stream = %self.cfg.name, error = %e, "reopen failed; retrying");
@@ -298,11 +321,13 @@ impl Ingest {
             }
             // With a copy rung, boundaries can only be where the input has key frames.
             let boundary_ok = self.copy_tx.is_empty() || frame.is_key();
+            self.pace(mapped.pts);
+            if self.clock_start.is_some_and(|c| mapped.pts < c.boundary) {
+                // Before the first whole segment on the clock: not published.
+                continue;
+            }
             let key = self.keys.decide(mapped.pts, boundary_ok);
-            self.pace(mapped.pts as f64 / f64::from(VIDEO_TIMESCALE));
-            let wall_ms = self
-                .pdt
-                .at(mapped.pts as f64 / f64::from(VIDEO_TIMESCALE), now_ms());
+            let wall_ms = self.date(mapped.pts);
             // Before the frame leaves: a cue bound to it reaches every packager before its
             // sample does.
             self.cues.bind(mapped.pts, wall_ms);
@@ -336,16 +361,28 @@ impl Ingest {
             if frame.rate() > 0 {
                 self.audio_seconds += frame.samples() as f64 / f64::from(frame.rate());
             }
+            let base = self.clock_start.map_or(0, |c| c.first_frame);
+            let pts = base + (starts_at * f64::from(VIDEO_TIMESCALE)).round() as i64;
             if self.video_tx.is_empty() && self.copy_tx.is_empty() {
-                self.pace(self.audio_seconds);
+                let end = base + (self.audio_seconds * f64::from(VIDEO_TIMESCALE)).round() as i64;
+                self.pace(end);
+            }
+            // Audio is kept from a little before the first boundary: the AAC frame that
+            // straddles it opens the first audio segment (the audio thread cuts the rest).
+            let end = base + (self.audio_seconds * f64::from(VIDEO_TIMESCALE)).round() as i64;
+            if self
+                .clock_start
+                .is_some_and(|c| end < c.boundary - AUDIO_LEAD_TICKS)
+            {
+                continue;
             }
             let work = AudioWork {
                 frame,
-                wall_ms: self.pdt.at(starts_at, now_ms()),
+                pts,
+                wall_ms: self.date(pts),
             };
             if self.video_tx.is_empty() && self.copy_tx.is_empty() {
                 // An audio-only stream binds cues to audio frames.
-                let pts = (starts_at * f64::from(VIDEO_TIMESCALE)).round() as i64;
                 self.cues.bind(pts, work.wall_ms);
             }
             if let Some(tx) = &self.audio_tx {
@@ -356,12 +393,36 @@ impl Ingest {
         }
     }
 
-    /// Sleeps until output time `seconds` is due (files and the test pattern with
-    /// `realtime = true`; live inputs are paced by their sender).
-    fn pace(&mut self, seconds: f64) {
+    /// The clock tick a test pattern opened now would start at.
+    fn first_frame_now(&self) -> i64 {
+        crate::clock::first_frame(now_ms(), self.cfg.input.testpattern.frame_rate)
+    }
+
+    /// The PROGRAM-DATE-TIME of output tick `pts`: on the wall-clock timeline, the tick itself;
+    /// else the shared [`PdtClock`].
+    fn date(&mut self, pts: i64) -> i64 {
+        if self.clock_start.is_some() {
+            return crate::clock::ms_of(pts);
+        }
+        self.pdt
+            .at(pts as f64 / f64::from(VIDEO_TIMESCALE), now_ms())
+    }
+
+    /// Sleeps until output tick `pts` is due (files and the test pattern with
+    /// `realtime = true`; live inputs are paced by their sender): on the wall-clock timeline,
+    /// until the clock reads it; else at the pace of media time since the first frame.
+    fn pace(&mut self, pts: i64) {
         if !self.cfg.input.realtime || self.cfg.input.is_network() {
             return;
         }
+        if self.clock_start.is_some() {
+            let wait = crate::clock::ms_of(pts) - now_ms();
+            if wait > 0 {
+                std::thread::sleep(Duration::from_millis(wait as u64));
+            }
+            return;
+        }
+        let seconds = pts as f64 / f64::from(VIDEO_TIMESCALE);
         let (start, first) = *self.clock.get_or_insert((Instant::now(), seconds));
         let due = start + Duration::from_secs_f64((seconds - first).max(0.0));
         let now = Instant::now();

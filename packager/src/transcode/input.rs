@@ -36,19 +36,31 @@ pub(crate) struct Decoded<D> {
     pub language: Language,
 }
 
-/// The lavfi graph of the test pattern: `testsrc2` with the wall clock (UTC, milliseconds)
-/// and frame number burnt in, plus a `sine` tone. The clock is the frame's pts plus the
-/// time of day at open, which is the wall clock when the pattern is paced to real time.
-pub(crate) fn testpattern_graph(cfg: &InputConfig, now_ms: i64) -> String {
+/// The lavfi graph of the test pattern, a function of the wall clock: SMPTE HD bars with a box
+/// sweeping across every 4 s, the wall clock (UTC, milliseconds) and the frame number since the
+/// Unix epoch burnt in, plus a `sine` tone. `first_frame` is the clock-timeline tick of the first
+/// frame ([`crate::clock::first_frame`]): two origins drawing at the same instant draw the same
+/// picture. The clock shown is the frame's pts plus the time of day of that first frame.
+pub(crate) fn testpattern_graph(cfg: &InputConfig, first_frame: i64) -> String {
     let tp = &cfg.testpattern;
-    let day_s = (now_ms.rem_euclid(86_400_000)) as f64 / 1000.0;
+    let first_ms = crate::clock::ms_of(first_frame);
+    let day_s = (first_ms.rem_euclid(86_400_000)) as f64 / 1000.0;
+    // drawtext's integers are 32-bit: the frame number since the epoch is shown mod 10^6.
+    let frame0 = (first_frame / crate::clock::frame_ticks(tp.frame_rate).max(1)) % 1_000_000;
+    // The sweep's phase: media time plus the first frame's time within the hour (3600 s is a
+    // whole number of 4 s sweeps, so the reduction does not change the picture).
+    let hour_s = (first_ms.rem_euclid(3_600_000)) as f64 / 1000.0;
+    let box_side = (tp.height / 6).max(8);
     let mut video = format!(
-        "testsrc2=size={}x{}:rate={}",
-        tp.width, tp.height, tp.frame_rate
+        "smptehdbars=size={w}x{h}:rate={r},drawbox=x='mod((t+{hour_s:.3})*(iw-{b})/4\\,iw-{b})':y=ih*0.52:w={b}:h={b}:color=white@0.9:t=fill",
+        w = tp.width,
+        h = tp.height,
+        r = tp.frame_rate,
+        b = box_side,
     );
     if Path::new(FONT).exists() {
         video.push_str(&format!(
-            ",drawtext=fontfile={FONT}:fontsize={}:fontcolor=white:box=1:boxcolor=black@0.6:x=(w-tw)/2:y=h-th-{}:text='UTC %{{pts\\:hms\\:{day_s:.3}}}  frame %{{n}}'",
+            ",drawtext=fontfile={FONT}:fontsize={}:fontcolor=white:box=1:boxcolor=black@0.6:x=(w-tw)/2:y=h-th-{}:text='UTC %{{pts\\:hms\\:{day_s:.3}}}  frame %{{eif\\:mod(n+{frame0}\\,1000000)\\:d}}'",
             (tp.height / 10).max(10),
             (tp.height / 20).max(4)
         ));
@@ -64,15 +76,15 @@ pub(crate) fn testpattern_graph(cfg: &InputConfig, now_ms: i64) -> String {
     )
 }
 
-/// Opens `cfg` (with the test pattern graph when it is the test pattern). `stop` makes
-/// any blocking libavformat call return.
+/// Opens `cfg` (with the test pattern graph when it is the test pattern, its first frame at clock
+/// tick `first_frame`). `stop` makes any blocking libavformat call return.
 pub(crate) fn open(
     cfg: &InputConfig,
     stop: Arc<AtomicBool>,
-    now_ms: i64,
+    first_frame: i64,
 ) -> Result<Source, ff::Error> {
     let (url, format_name) = if cfg.is_testpattern() {
-        (testpattern_graph(cfg, now_ms), Some("lavfi".to_owned()))
+        (testpattern_graph(cfg, first_frame), Some("lavfi".to_owned()))
     } else {
         (cfg.url.clone(), cfg.format.clone())
     };

@@ -4,7 +4,7 @@
 
 use super::audio;
 use super::copy;
-use super::ingest::{Ingest, Outputs};
+use super::ingest::{ClockStart, Ingest, Outputs};
 use super::input;
 use super::sink::{now_ms, Sink};
 use super::video;
@@ -27,6 +27,7 @@ pub struct Pipeline {
     ingest: Option<JoinHandle<Result<(), Error>>>,
     workers: Vec<(String, JoinHandle<()>)>,
     metrics: Arc<Metrics>,
+    clock_start: Option<ClockStart>,
 }
 
 impl Pipeline {
@@ -40,6 +41,12 @@ impl Pipeline {
     pub fn is_finished(&self) -> bool {
         self.ingest.as_ref().is_none_or(|h| h.is_finished())
             && self.workers.iter().all(|(_, h)| h.is_finished())
+    }
+
+    /// On the wall-clock timeline ([`crate::clock`]): the clock tick of the first frame that is
+    /// published (a segment boundary).
+    pub fn clock_start(&self) -> Option<i64> {
+        self.clock_start.map(|c| c.boundary)
     }
 
     /// The live counters.
@@ -95,7 +102,10 @@ pub(super) fn start(
     init_ffmpeg();
     let name = cfg.name.clone();
     let url = cfg.input.url.clone();
-    let source = input::open(&cfg.input, stop.clone(), now_ms()).map_err(|source| Error::Open {
+    // On the wall-clock timeline the test pattern's first frame is drawn for the first frame
+    // time a little after now (opening takes a few milliseconds).
+    let tp_first = crate::clock::first_frame(now_ms() + OPEN_LEAD_MS, cfg.input.testpattern.frame_rate);
+    let source = input::open(&cfg.input, stop.clone(), tp_first).map_err(|source| Error::Open {
         stream: name.clone(),
         url: url.clone(),
         source,
@@ -116,6 +126,17 @@ pub(super) fn start(
         None => (0, 0, FrameRate { num: 30, den: 1 }),
     };
     let nominal = (f64::from(VIDEO_TIMESCALE) / in_rate.fps()).round() as i64;
+    let clock_start = crate::clock::locked(cfg).then(|| {
+        let first_frame = if cfg.input.is_testpattern() {
+            tp_first
+        } else {
+            crate::clock::first_frame(now_ms() + OPEN_LEAD_MS, in_rate)
+        };
+        ClockStart {
+            first_frame,
+            boundary: crate::clock::first_boundary(first_frame, cfg.segment_target),
+        }
+    });
     let mut encoders = Vec::new();
     for rung in &cfg.rungs {
         encoders.push(if rung.codec == VideoCodec::Copy {
@@ -231,7 +252,10 @@ pub(super) fn start(
         let (tx, work_rx) = sync_channel(WORK_QUEUE * 4);
         audio_tx = Some(tx);
         let thread = format!("{name}/{}", enc.name);
-        workers.push(spawn(&name, thread, move || audio::run(enc, work_rx, sink))?);
+        let start = clock_start.map(|c| c.boundary);
+        workers.push(spawn(&name, thread, move || {
+            audio::run(enc, work_rx, sink, start)
+        })?);
     }
     let metrics = Arc::new(Metrics {
         renditions,
@@ -248,6 +272,7 @@ pub(super) fn start(
         },
         nominal,
         cues,
+        clock_start,
     );
     let (_, ingest) = spawn(&name, format!("{name}/ingest"), move || ingest.run(source))?;
     Ok((
@@ -257,11 +282,16 @@ pub(super) fn start(
             ingest: Some(ingest),
             workers,
             metrics,
+            clock_start,
         },
         feeds,
     ))
 }
 
+
+/// How far after now the first frame of a stream on the wall-clock timeline is placed: opening
+/// the input takes a few milliseconds, and a first frame already due would be late.
+const OPEN_LEAD_MS: i64 = 50;
 
 /// Starts one named pipeline thread.
 fn spawn<T: Send + 'static>(

@@ -13,6 +13,8 @@ pub(crate) struct Timeline {
     anchor: Option<(i64, i64)>,
     last: Option<i64>,
     last_duration: i64,
+    /// Where the first run begins (0 unless [`Timeline::start_at`]).
+    first: i64,
 }
 
 /// One mapped timestamp.
@@ -34,7 +36,13 @@ impl Timeline {
             anchor: None,
             last: None,
             last_duration: nominal.max(1),
+            first: 0,
         }
+    }
+
+    /// The first frame maps to `pts` (a wall-clock timeline's start) instead of 0.
+    pub(crate) fn start_at(&mut self, pts: i64) {
+        self.first = pts;
     }
 
     /// The next input frame starts a new run (file looped, publisher reconnected): it maps
@@ -50,7 +58,7 @@ impl Timeline {
 
     /// The output timestamp after the last one (where a new run begins).
     fn next_start(&self) -> i64 {
-        self.last.map_or(0, |l| l + self.last_duration)
+        self.last.map_or(self.first, |l| l + self.last_duration)
     }
 
     /// Maps an input timestamp (already in output ticks; `None` when unknown).
