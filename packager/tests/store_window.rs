@@ -212,3 +212,65 @@ fn corrupt_manifest_is_an_error_naming_the_file() {
     let err = Stream::with_disk(settings(4, false), vec![info("v0")], dir.path()).unwrap_err();
     assert!(err.to_string().contains("window.toml"), "{err}");
 }
+
+/// Numbering from the clock (a restart, on the wall-clock timeline): MSNs the origin never
+/// produced become EXT-X-GAP segments (rfc8216bis-22 §4.4.4.7), so that MSNs stay consecutive;
+/// they are never served, keep their dates, survive the disk copy, and a restart resumes with
+/// the hint on the clock's MSN.
+#[test]
+fn missing_msns_become_gap_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = Stream::with_disk(settings(8, false), vec![info("v0")], dir.path()).unwrap();
+        let r = s.rendition("v0").unwrap();
+        r.apply(init(0));
+        feed_segments(r, 0, 3);
+    }
+    // Restarted on the clock at MSN 6: the hint names 6.0 before any new part.
+    let clock = StreamSettings {
+        first_msn: 6,
+        ..settings(8, false)
+    };
+    let s = Stream::with_disk(clock, vec![info("v0")], dir.path()).unwrap();
+    let r = s.rendition("v0").unwrap();
+    assert_eq!(
+        r.playlist_model().preload_hint.unwrap().uri,
+        "1700000000/6.0.m4s"
+    );
+    feed_segments(r, 6, 7);
+    let m = r.playlist_model();
+    let listed: Vec<(u64, bool)> = m.segments.iter().map(|s| (s.msn, s.gap)).collect();
+    assert_eq!(
+        listed,
+        [(0, false), (1, false), (2, false), (3, true), (4, true), (5, true), (6, false)]
+    );
+    // Gaps share the time between: segment 2 starts at 12 × 333 ms and lasts 2 s (it ends at
+    // 5,996 ms), segment 6 starts at 36 × 333 = 11,988 ms: three gaps of 1,997.33 ms.
+    let gap = &m.segments[3];
+    assert!(gap.parts.is_empty() && gap.complete);
+    assert_eq!(gap.program_date_time_ms, Some(1_700_000_000_000 + 5_996));
+    assert!((gap.duration - 5.992 / 3.0).abs() < 1e-9, "{}", gap.duration);
+    let text = m.render(packager::playlist::Skip::No);
+    let at = text.find("#EXT-X-GAP").expect("EXT-X-GAP written");
+    assert!(text[at..].starts_with("#EXT-X-GAP\n#EXTINF:1.99733,\n1700000000/3.m4s\n"), "{text}");
+    assert_eq!(text.matches("#EXT-X-GAP").count(), 3);
+    // Never served.
+    assert!(r.segment(4).is_none() && r.part(4, 0).is_none());
+    assert!(r.segment(6).is_some());
+    drop(s);
+    // The disk copy keeps them.
+    let s = Stream::with_disk(settings(8, false), vec![info("v0")], dir.path()).unwrap();
+    let m = s.rendition("v0").unwrap().playlist_model();
+    assert_eq!(m.segments.iter().filter(|s| s.gap).count(), 3);
+}
+
+#[test]
+fn a_gap_longer_than_the_window_replaces_it() {
+    let s = Stream::new(settings(4, false), vec![info("v0")]);
+    let r = s.rendition("v0").unwrap();
+    r.apply(init(0));
+    feed_segments(r, 0, 2);
+    feed_segments(r, 100, 101);
+    let msns: Vec<u64> = r.playlist_model().segments.iter().map(|s| s.msn).collect();
+    assert_eq!(msns, [97, 98, 99, 100], "the window's 4 segments, gaps and all");
+}
