@@ -15,6 +15,9 @@ pub enum Route {
     },
     /// `/healthz`
     Health,
+    /// `/readyz`: 200 once every stream has published a complete segment in every rendition
+    /// (a CDN's health probe: a restarted origin takes no viewer before it has media), else 503.
+    Ready,
     /// `/metrics` (Prometheus text)
     Metrics,
     /// `/{stream}/master.m3u8`
@@ -82,6 +85,7 @@ impl Route {
             Route::Home => "home",
             Route::Player { .. } => "player",
             Route::Health => "healthz",
+            Route::Ready => "readyz",
             Route::Metrics => "metrics",
             Route::Multivariant { .. } => "multivariant",
             Route::Media { .. } => "media",
@@ -125,6 +129,7 @@ impl Route {
         let nf = || Error::NotFound(format!("no route for {path}"));
         match segs.as_slice() {
             ["healthz"] => Ok(Route::Health),
+            ["readyz"] => Ok(Route::Ready),
             ["player", file] => PLAYER_FILES
                 .iter()
                 .find(|f| *f == file)
@@ -239,6 +244,7 @@ mod tests {
     fn decode_table() {
         let cases: Vec<(&str, Route)> = vec![
             ("/healthz", Route::Health),
+            ("/readyz", Route::Ready),
             ("/metrics", Route::Metrics),
             (
                 "/live/master.m3u8",

@@ -1,10 +1,10 @@
 //! The stream list at `/` and the player page at `/player/`: content types, cache policy,
 //! the page built into the binary, the fixed file list (no other file on disk is reachable),
-//! 404 when a file is not installed.
+//! 404 when a file is not installed; and /readyz, the readiness a CDN probes.
 
 mod common;
 
-use common::{get, start, start_with, store};
+use common::{fill, get, start, start_with, store};
 use origin::OriginOptions;
 
 #[tokio::test]
@@ -132,4 +132,20 @@ async fn player_files_come_from_the_configured_directory_only() {
     assert_eq!(get(a, "/player/player.css").await.status, 404);
     assert_eq!(get(a, "/player/secret.txt").await.status, 404);
     assert_eq!(get(a, "/player/..%2fpage%2fsecret.txt").await.status, 400);
+}
+
+/// `/readyz`, the probe a redundant CDN edge uses (scripts/cdn/varnish-redundant.vcl): 503 until
+/// every rendition has a complete segment, then 200; `/healthz` is 200 all along.
+#[tokio::test]
+async fn ready_once_every_rendition_has_a_segment() {
+    let (store, stream) = store(2, 0.5, false);
+    let o = start(store).await;
+    let a = o.local_addr();
+    assert_eq!(get(a, "/healthz").await.status, 200);
+    let before = get(a, "/readyz").await;
+    assert_eq!(before.status, 503, "{}", before.text());
+    assert_eq!(before.header("cache-control"), Some("public, max-age=1"));
+    fill(&stream, 1, 2, 0.5);
+    assert_eq!(get(a, "/readyz").await.status, 200);
+    o.shutdown().await;
 }

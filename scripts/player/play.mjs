@@ -154,12 +154,20 @@ async function main() {
   const httpErrors = [];
   const failedRequests = [];
   let requests = 0;
+  const mediaRequests = [];
+  const launchedAt = Date.now();
   const summary = { url: pageUrl.toString(), vod: opts.vod, ok: false, failures: [] };
   try {
     const page = context.pages()[0] || await context.newPage();
     page.on('console', (m) => { if (m.type() === 'error' && consoleErrors.length < 50) consoleErrors.push(m.text()); });
     page.on('pageerror', (e) => { if (consoleErrors.length < 50) consoleErrors.push(`pageerror: ${e.message}`); });
-    page.on('request', () => { requests += 1; });
+    page.on('request', (r) => {
+      requests += 1;
+      // Media requests, for tests that check which names a player fetched (bounded).
+      if (/\.m4s(\?|$)/.test(r.url()) && mediaRequests.length < 5000) {
+        mediaRequests.push({ t: round3((Date.now() - launchedAt) / 1000), path: new URL(r.url()).pathname });
+      }
+    });
     page.on('requestfailed', (r) => {
       if (failedRequests.length < 50) failedRequests.push(`${r.url()} ${r.failure()?.errorText ?? ''}`);
     });
@@ -255,6 +263,10 @@ async function main() {
       stalls: last.stalls ?? null,
       holes: last.holes || [],
       stalledMs: Math.round(last.stalledMs || 0),
+      longestStallMs: Math.round(last.longestStallMs || 0),
+      // The last 10 s of the run: where latency settles after an event mid-run.
+      latencyTail: round3(quantile(settled.filter((x) => x.t >= playedWall - 10).map((x) => x.latency).filter((v) => typeof v === 'number'), 0.5)),
+      mediaRequests,
       levels: levelNames,
       levelsSeen: (last.levelsSeen || []).map((i) => levelNames[i] ?? `level ${i}`),
       finalLevel: last.resolution ?? last.videoSize ?? null,

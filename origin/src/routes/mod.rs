@@ -109,6 +109,24 @@ async fn dispatch(sh: &Shared, route: &Route, req: &Request<Incoming>) -> Result
     match route {
         Route::Home => Ok(pages::home(&sh.store)),
         Route::Player { file } => sh.player.file(file).await,
+        Route::Ready => {
+            // Every rendition of every stream has a complete segment (its first publishes only
+            // from a segment boundary after start).
+            let ready = sh.store.streams().iter().all(|s| {
+                s.renditions()
+                    .iter()
+                    .all(|r| r.segment_sizes().first().is_some())
+            });
+            if ready {
+                Ok(Reply::new(
+                    CacheControl::NoStore,
+                    headers::TEXT,
+                    vec![Bytes::from_static(b"ready\n")],
+                ))
+            } else {
+                Err(Error::Unavailable("no complete segment yet".into()))
+            }
+        }
         Route::Health => Ok(Reply::new(
             CacheControl::NoStore,
             headers::TEXT,

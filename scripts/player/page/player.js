@@ -33,6 +33,7 @@
     live: null,
     stalls: 0, // playback stopped for want of data after it had started
     stalledMs: 0,
+    longestStallMs: 0, // the longest single stall
     started: false,
     startupMs: null, // page script start to the first frame playing
     fatalError: null,
@@ -194,6 +195,7 @@
   function endStall() {
     if (stallSince === null) return;
     stats.stalledMs += performance.now() - stallSince;
+    stats.longestStallMs = Math.max(stats.longestStallMs, performance.now() - stallSince);
     stallSince = null;
     setStatus('playing');
   }
