@@ -115,7 +115,7 @@ async fn dispatch(sh: &Shared, route: &Route, req: &Request<Incoming>) -> Result
             let ready = sh.store.streams().iter().all(|s| {
                 s.renditions()
                     .iter()
-                    .all(|r| r.segment_sizes().first().is_some())
+                    .all(|r| !r.segment_sizes().is_empty())
             });
             if ready {
                 Ok(Reply::new(
