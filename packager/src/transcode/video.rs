@@ -114,8 +114,11 @@ pub(crate) fn open(
         // x265: rc-lookahead must be at least bframes; keyint -1 = no automatic key frames.
         format!("keyint=-1:min-keyint=1:scenecut=0:open-gop=0:bframes={b}:rc-lookahead={}:repeat-headers=0:log-level=error", b.max(1))
     } else if b == 0 {
-        // Low delay: no lookahead, no frame-threading sync delay.
-        "keyint=infinite:min-keyint=1:scenecut=0:open-gop=0:rc-lookahead=0:sync-lookahead=0"
+        // Low delay: no lookahead, and slice threads instead of frame threads (each frame
+        // threads' worth of frames in flight is a frame of latency: 106 → 42 ms ingest → part
+        // published, p50, default ladder; PSNR −0.03 dB, SSIM equal, +1.5 % bytes at 3 Mb/s,
+        // CPU unchanged: README "Measured figures").
+        "keyint=infinite:min-keyint=1:scenecut=0:open-gop=0:rc-lookahead=0:sync-lookahead=0:sliced-threads=1"
             .to_owned()
     } else {
         format!("keyint=infinite:min-keyint=1:scenecut=0:open-gop=0:bframes={b}:sync-lookahead=0")
