@@ -555,3 +555,87 @@ fn udp_sender_restart_keeps_one_timeline() {
     assert!(text.starts_with("aac"), "{text}");
     assert_eq!(frames, a.samples.len() as u64, "every audio frame decodes");
 }
+
+/// MPEG-TS timestamps are 33 bits and wrap every 26.5 h (2^33 / 90 kHz = 95,443.7 s): a stream
+/// that crosses the wrap (ffmpeg's `-output_ts_offset` puts it 1 s before) continues as one
+/// timeline, one frame per step, no discontinuity, every frame decodable.
+#[test]
+fn mpegts_timestamps_that_wrap_continue_one_timeline() {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let port = free_udp_port();
+    let cfg = stream(&format!(
+        "segment_target = 1.0\ninput = {{ url = \"udp://127.0.0.1:{port}\", format = \"mpegts\", options = {{ fifo_size = 50000, overrun_nonfatal = 1, timeout = 5000000 }} }}\n\
+         [[stream.rung]]\nname = \"90p\"\nheight = 90\nbitrate = \"100k\"\npreset = \"ultrafast\"\n"
+    ));
+    let (tx, rx) = mpsc::channel();
+    let opener = {
+        let cfg = cfg.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(start_live(&cfg, Duration::from_secs(10)));
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    // The sender's first timestamp is the offset plus the source's start (1.4 s): this puts it
+    // about one second before 2^33 ticks at 90 kHz (ffprobe of such a send: first video pts
+    // −89,672, i.e. before the wrap, last 177,595, after it).
+    let offset = format!("{:.3}", (1u64 << 33) as f64 / 90_000.0 - 2.4);
+    let sender = Publisher::start(
+        args(&[
+            "-re",
+            "-stream_loop",
+            "-1",
+            "-i",
+            &media("ntsc.ts"),
+            "-t",
+            "3",
+            "-c",
+            "copy",
+            "-output_ts_offset",
+            &offset,
+            "-f",
+            "mpegts",
+            &format!("udp://127.0.0.1:{port}?pkt_size=1316"),
+        ]),
+        1,
+        deadline,
+    );
+    let (pipeline, feeds) = rx
+        .recv_timeout(Duration::from_secs(12))
+        .expect("the udp input opens once packets arrive");
+    let _ = opener.join();
+    let metrics = pipeline.metrics();
+    let handles: Vec<_> = feeds.into_iter().map(collect).collect();
+    assert!(sender.finish(), "the send ran");
+    std::thread::sleep(Duration::from_millis(500));
+    pipeline.stop();
+    pipeline.join().unwrap();
+    let out: Vec<_> = handles
+        .into_iter()
+        .map(|(k, h)| (k, h.join().expect("collector")))
+        .collect();
+    assert_eq!(metrics.reconnects.load(Ordering::Relaxed), 0);
+    let c = &out[0].1;
+    assert_well_formed(c);
+    assert!(c.samples.len() >= 60, "{} frames: the wrap was crossed", c.samples.len());
+    assert!(c.discontinuities.is_empty(), "no discontinuity at the wrap");
+    let steps: Vec<_> = c
+        .samples
+        .windows(2)
+        .filter(|w| !(2900..=3100).contains(&(w[1].pts - w[0].pts)))
+        .map(|w| (w[0].pts, w[1].pts))
+        .collect();
+    assert!(steps.is_empty(), "one frame per step across the wrap: {steps:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let (_, frames) = probe(&write_h264(dir.path(), c));
+    assert_eq!(frames, c.samples.len() as u64, "every sample decodes");
+    let a = &out[1].1;
+    assert_well_formed(a);
+    assert!(a.discontinuities.is_empty(), "no audio discontinuity at the wrap");
+    let gaps: Vec<_> = a
+        .samples
+        .windows(2)
+        .filter(|w| w[1].dts - w[0].dts != i64::from(w[0].duration))
+        .map(|w| (w[0].dts, w[1].dts))
+        .collect();
+    assert!(gaps.is_empty(), "audio continuous across the wrap: {gaps:?}");
+}
