@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use packager::config::Config;
-use packager::live::{self, Options};
-use packager::store::Store;
+mod support;
+
+use support::Served;
 
 const CONFIG: &str = r#"
 [[stream]]
@@ -25,53 +25,8 @@ bitrate = "300k"
 preset = "ultrafast"
 "#;
 
-struct Origin {
-    running: live::LiveStream,
-    rt: tokio::runtime::Runtime,
-    server: origin::Origin,
-    base: String,
-}
-
-fn start() -> Origin {
-    let config = Config::from_toml_str(CONFIG, "test").unwrap();
-    let running = live::start(&config.streams[0], &Options::default()).unwrap();
-    let store = Store::new();
-    store.insert(running.stream.clone());
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = rt
-        .block_on(origin::Origin::bind(
-            "127.0.0.1:0".parse().unwrap(),
-            store,
-            origin::OriginOptions::default(),
-        ))
-        .unwrap();
-    let base = format!("http://{}/t", server.local_addr());
-    Origin {
-        running,
-        rt,
-        server,
-        base,
-    }
-}
-
-impl Origin {
-    fn get(&self, path: &str) -> Vec<u8> {
-        let r = self
-            .rt
-            .block_on(origin::client::get(
-                &format!("{}/{path}", self.base),
-                &[],
-                Duration::from_secs(10),
-            ))
-            .unwrap_or_else(|e| panic!("{path}: {e}"));
-        assert_eq!(r.status.as_u16(), 200, "{path}");
-        r.body.to_vec()
-    }
-
-    fn stop(self) {
-        self.rt.block_on(self.server.shutdown());
-        self.running.stop().unwrap();
-    }
+fn start() -> Served {
+    Served::start(CONFIG, origin::OriginOptions::default())
 }
 
 /// One listed segment: its URI, EXTINF, PDT, its parts' URIs and durations.
@@ -138,8 +93,8 @@ fn two_origins_started_apart_serve_the_same_names_durations_dates_and_inits() {
     // Run side by side (bounded), then compare every MSN both list.
     std::thread::sleep(Duration::from_secs(30));
     let (pa, pb) = (
-        String::from_utf8(a.get("180p/index.m3u8")).unwrap(),
-        String::from_utf8(b.get("180p/index.m3u8")).unwrap(),
+        String::from_utf8(a.get_ok("180p/index.m3u8")).unwrap(),
+        String::from_utf8(b.get_ok("180p/index.m3u8")).unwrap(),
     );
     let (sa, sb) = (segments(&pa), segments(&pb));
     let common: Vec<u64> = sa.keys().filter(|m| sb.contains_key(m)).copied().collect();
@@ -154,20 +109,20 @@ fn two_origins_started_apart_serve_the_same_names_durations_dates_and_inits() {
         assert!(pdt.ends_with(":00.000Z") || pdt.contains(".000Z"), "MSN {m} PDT {pdt}");
     }
     // The same init bytes, and the same tfdt for the same part.
-    assert_eq!(a.get(&format!("180p/{}", sa[&common[0]].map)), b.get(&format!("180p/{}", sb[&common[0]].map)));
+    assert_eq!(a.get_ok(&format!("180p/{}", sa[&common[0]].map)), b.get_ok(&format!("180p/{}", sb[&common[0]].map)));
     // Parts are listed for the last few segments (rfc8216bis-22 §6.2.2 part horizon).
     let with_parts: Vec<&u64> = common.iter().filter(|m| !sa[m].parts.is_empty()).collect();
     assert!(with_parts.len() >= 2, "{pa}");
     for m in with_parts {
         let uri = &sa[m].parts[0].0;
-        let (ta, tb) = (tfdt(&a.get(&format!("180p/{uri}"))), tfdt(&b.get(&format!("180p/{uri}"))));
+        let (ta, tb) = (tfdt(&a.get_ok(&format!("180p/{uri}"))), tfdt(&b.get_ok(&format!("180p/{uri}"))));
         assert_eq!(ta, tb, "{uri}");
         assert_eq!(ta, m * 90_000, "{uri}: tfdt is the clock");
     }
     // Audio too: the same names, durations and dates.
     let (aa, ab) = (
-        segments(&String::from_utf8(a.get("audio/index.m3u8")).unwrap()),
-        segments(&String::from_utf8(b.get("audio/index.m3u8")).unwrap()),
+        segments(&String::from_utf8(a.get_ok("audio/index.m3u8")).unwrap()),
+        segments(&String::from_utf8(b.get_ok("audio/index.m3u8")).unwrap()),
     );
     let both: Vec<u64> = aa.keys().filter(|m| ab.contains_key(m)).copied().collect();
     assert!(both.len() >= 25);
@@ -183,7 +138,7 @@ fn two_origins_started_apart_serve_the_same_names_durations_dates_and_inits() {
     let c = start();
     let deadline = Instant::now() + Duration::from_secs(20);
     let first_after = loop {
-        let text = String::from_utf8(c.get("180p/index.m3u8")).unwrap();
+        let text = String::from_utf8(c.get_ok("180p/index.m3u8")).unwrap();
         if let Some(first) = segments(&text).keys().next() {
             break *first;
         }

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use bytes::Bytes;
 use http::Method;
-use packager::config::Config;
-use packager::live::{self, Options};
-use packager::store::Store;
+mod support;
+
+use support::Served;
 
 const TOKEN: &str = "test-token-0123";
 
@@ -36,83 +36,46 @@ bitrate = "100k"
 preset = "ultrafast"
 "#;
 
-struct Served {
-    running: live::LiveStream,
-    rt: tokio::runtime::Runtime,
-    server: origin::Origin,
-    /// `http://127.0.0.1:PORT`
-    root: String,
-}
-
-impl Served {
-    fn start() -> Served {
-        let config = Config::from_toml_str(CONFIG, "test").unwrap();
-        let running = live::start(&config.streams[0], &Options::default()).unwrap();
-        let store = Store::new();
-        store.insert(running.stream.clone());
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        let opts = origin::OriginOptions {
+fn start() -> Served {
+    Served::start(
+        CONFIG,
+        origin::OriginOptions {
             api_token: Some(origin::ApiToken::new(TOKEN)),
             ..origin::OriginOptions::default()
-        };
-        let server = rt
-            .block_on(origin::Origin::bind(
-                "127.0.0.1:0".parse().unwrap(),
-                store,
-                opts,
-            ))
-            .unwrap();
-        let root = format!("http://{}", server.local_addr());
-        Served {
-            running,
-            rt,
-            server,
-            root,
-        }
-    }
+        },
+    )
+}
 
-    fn call(&self, method: Method, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
-        let r = self
-            .rt
-            .block_on(origin::client::fetch(
-                method,
-                &format!("{}{path}", self.root),
-                headers,
-                Bytes::copy_from_slice(body),
-                Duration::from_secs(15),
-            ))
-            .unwrap_or_else(|e| panic!("{path}: {e}"));
-        (r.status.as_u16(), r.text())
-    }
+/// (status, body text) of `method path`.
+fn call(
+    served: &Served,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String) {
+    let r = Served::call(served, method, path, headers, body);
+    (r.status.as_u16(), r.text())
+}
 
-    fn get(&self, path: &str) -> (u16, Vec<u8>) {
-        let r = self
-            .rt
-            .block_on(origin::client::get(
-                &format!("{}{path}", self.root),
-                &[],
-                Duration::from_secs(15),
-            ))
-            .unwrap_or_else(|e| panic!("{path}: {e}"));
-        (r.status.as_u16(), r.body.to_vec())
-    }
+/// (status, body) of a GET.
+fn get(served: &Served, path: &str) -> (u16, Vec<u8>) {
+    let r = Served::call(served, Method::GET, path, &[], b"");
+    (r.status.as_u16(), r.body.to_vec())
+}
 
-    fn post(&self, body: &str) -> (u16, serde_json::Value) {
-        let auth = format!("Bearer {TOKEN}");
-        let (status, text) = self.call(
-            Method::POST,
-            "/api/v1/streams/t/cues",
-            &[("authorization", &auth), ("content-type", "application/json")],
-            body.as_bytes(),
-        );
-        let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
-        (status, v)
-    }
-
-    fn stop(self) {
-        self.rt.block_on(self.server.shutdown());
-        self.running.stop().unwrap();
-    }
+/// POSTs a cue with the token: (status, JSON answer).
+fn post(served: &Served, body: &str) -> (u16, serde_json::Value) {
+    let auth = format!("Bearer {TOKEN}");
+    let (status, text) = call(
+        served,
+        Method::POST,
+        "/api/v1/streams/t/cues",
+        &[("authorization", &auth), ("content-type", "application/json")],
+        body.as_bytes(),
+    );
+    let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    (status, v)
 }
 
 /// The EXT-X-DATERANGE line of `id` in a playlist.
@@ -148,7 +111,7 @@ fn boxes(b: &[u8]) -> Vec<(String, usize, usize)> {
 
 #[test]
 fn a_posted_cue_lands_on_its_frame_in_every_rendition() {
-    let served = Served::start();
+    let served = start();
     // A running stream: wait (bounded) for its first complete segment.
     let r = served.running.stream.rendition("180p").unwrap().clone();
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -161,24 +124,23 @@ fn a_posted_cue_lands_on_its_frame_in_every_rendition() {
     // class, a megabyte, an unknown stream. Nothing of them reaches a playlist.
     let path = "/api/v1/streams/t/cues";
     let body = br#"{"class":"com.example.poll"}"#;
-    assert_eq!(served.call(Method::POST, path, &[], body).0, 401);
+    assert_eq!(call(&served, Method::POST, path, &[], body).0, 401);
     assert_eq!(
-        served
-            .call(Method::POST, path, &[("authorization", "Bearer nope")], body)
+        call(&served, Method::POST, path, &[("authorization", "Bearer nope")], body)
             .0,
         401
     );
     let auth = format!("Bearer {TOKEN}");
     let a = [("authorization", auth.as_str())];
-    let (s, t) = served.call(Method::POST, path, &a, b"{not json");
+    let (s, t) = call(&served, Method::POST, path, &a, b"{not json");
     assert_eq!(s, 400, "{t}");
-    let (s, t) = served.call(Method::POST, path, &a, br#"{"class":"a.b","colour":1}"#);
+    let (s, t) = call(&served, Method::POST, path, &a, br#"{"class":"a.b","colour":1}"#);
     assert!(s == 400 && t.contains("colour"), "{s} {t}");
-    let (s, t) = served.call(Method::POST, path, &a, br#"{"data":1}"#);
+    let (s, t) = call(&served, Method::POST, path, &a, br#"{"data":1}"#);
     assert!(s == 422 && t.contains("\"field\":\"class\""), "{s} {t}");
-    let (s, _) = served.call(Method::POST, path, &a, &vec![b' '; 1 << 20]);
+    let (s, _) = call(&served, Method::POST, path, &a, &vec![b' '; 1 << 20]);
     assert_eq!(s, 413);
-    let (s, _) = served.call(Method::POST, "/api/v1/streams/nope/cues", &a, body);
+    let (s, _) = call(&served, Method::POST, "/api/v1/streams/nope/cues", &a, body);
     assert_eq!(s, 404);
 
     // A cue with quotes, a newline and non-ASCII text in its data.
@@ -187,7 +149,7 @@ fn a_posted_cue_lands_on_its_frame_in_every_rendition() {
         "id": "poll-1", "class": "com.example.poll", "data": data, "duration": 5.0
     })
     .to_string();
-    let (status, cue) = served.post(&posted);
+    let (status, cue) = post(&served, &posted);
     assert_eq!(status, 201, "{cue}");
     let renditions: Vec<String> = cue["renditions"]
         .as_array()
@@ -204,15 +166,15 @@ fn a_posted_cue_lands_on_its_frame_in_every_rendition() {
     let start_date = cue["start_date"].as_str().unwrap().to_owned();
 
     // Idempotent: the same post is the same cue (200); the id with another body is a conflict.
-    let (status, again) = served.post(&posted);
+    let (status, again) = post(&served, &posted);
     assert_eq!((status, again["pts"].as_i64()), (200, Some(pts)), "{again}");
-    let (status, _) = served.post(r#"{"id":"poll-1","class":"com.example.other"}"#);
+    let (status, _) = post(&served, r#"{"id":"poll-1","class":"com.example.other"}"#);
     assert_eq!(status, 409);
 
     // Every media playlist carries the same tag (rfc8216bis-22 §6.2.4), START-DATE the frame's.
     let mut lines = Vec::new();
     for name in ["180p", "90p", "audio"] {
-        let (s, body) = served.get(&format!("/t/{name}/index.m3u8"));
+        let (s, body) = get(&served, &format!("/t/{name}/index.m3u8"));
         let text = String::from_utf8(body).unwrap();
         assert_eq!(s, 200);
         let line = daterange(&text, "poll-1")
@@ -236,7 +198,7 @@ fn a_posted_cue_lands_on_its_frame_in_every_rendition() {
 
     // START-DATE is the PROGRAM-DATE-TIME of the frame at `pts`: the segment's PDT plus the
     // media time from its first frame (the video segments start at pts msn × 90,000 here).
-    let (_, body) = served.get("/t/180p/index.m3u8");
+    let (_, body) = get(&served, "/t/180p/index.m3u8");
     let text = String::from_utf8(body).unwrap();
     let epoch = served.running.stream.settings().epoch;
     let seg_uri = format!("{epoch}/{msn}.m4s");
@@ -245,7 +207,7 @@ fn a_posted_cue_lands_on_its_frame_in_every_rendition() {
     let part_uri = format!("{epoch}/{msn}.{part}.m4s");
 
     // The part that holds the frame starts with an emsg v1 (AOM id3-emsg) before its moof.
-    let (s, bytes) = served.get(&format!("/t/180p/{part_uri}"));
+    let (s, bytes) = get(&served, &format!("/t/180p/{part_uri}"));
     assert_eq!(s, 200);
     let tops = boxes(&bytes);
     assert_eq!(tops[0].0, "emsg", "{tops:?}");
@@ -267,7 +229,7 @@ fn a_posted_cue_lands_on_its_frame_in_every_rendition() {
         let map = text.lines().find(|l| l.starts_with("#EXT-X-MAP")).unwrap();
         attr(map, "URI").unwrap().to_owned()
     };
-    let (_, mut file) = served.get(&format!("/t/180p/{init}"));
+    let (_, mut file) = get(&served, &format!("/t/180p/{init}"));
     assert!(boxes(&file)
         .first()
         .is_some_and(|(t, o, sz)| t == "ftyp" && file[*o..*o + *sz].windows(4).any(|w| w == b"aid3")));
@@ -290,18 +252,18 @@ fn a_posted_cue_lands_on_its_frame_in_every_rendition() {
 
     // Ending: a cue with a DURATION cannot be ended early (§4.4.5.1); an open one can, and its
     // tag then gets END-DATE (added, nothing else changed).
-    let (s, _) = served.call(Method::DELETE, "/api/v1/streams/t/cues/poll-1", &a, b"");
+    let (s, _) = call(&served, Method::DELETE, "/api/v1/streams/t/cues/poll-1", &a, b"");
     assert_eq!(s, 409);
-    let (status, open) = served.post(r#"{"id":"bets-close","class":"com.example.bets"}"#);
+    let (status, open) = post(&served, r#"{"id":"bets-close","class":"com.example.bets"}"#);
     assert_eq!(status, 201, "{open}");
-    let (_, before) = served.get("/t/90p/index.m3u8");
+    let (_, before) = get(&served, "/t/90p/index.m3u8");
     let before = daterange(&String::from_utf8(before).unwrap(), "bets-close").unwrap().to_owned();
     assert!(!before.contains("END-DATE"));
-    let (s, t) = served.call(Method::DELETE, "/api/v1/streams/t/cues/bets-close", &a, b"");
+    let (s, t) = call(&served, Method::DELETE, "/api/v1/streams/t/cues/bets-close", &a, b"");
     assert_eq!(s, 200, "{t}");
     let deadline = Instant::now() + Duration::from_secs(5);
     let after = loop {
-        let (_, body) = served.get("/t/90p/index.m3u8");
+        let (_, body) = get(&served, "/t/90p/index.m3u8");
         let text = String::from_utf8(body).unwrap();
         let line = daterange(&text, "bets-close").unwrap().to_owned();
         if line.contains("END-DATE") {
@@ -313,11 +275,11 @@ fn a_posted_cue_lands_on_its_frame_in_every_rendition() {
     // Every attribute it had is there, unchanged: without END-DATE it is the same line.
     let end = format!(",END-DATE=\"{}\"", attr(&after, "END-DATE").unwrap());
     assert_eq!(after.replace(&end, ""), before);
-    let (s, _) = served.call(Method::DELETE, "/api/v1/streams/t/cues/bets-close", &a, b"");
+    let (s, _) = call(&served, Method::DELETE, "/api/v1/streams/t/cues/bets-close", &a, b"");
     assert_eq!(s, 409, "ended twice");
 
     // The list answers without a token; both cues are in it.
-    let (s, t) = served.call(Method::GET, path, &[], b"");
+    let (s, t) = call(&served, Method::GET, path, &[], b"");
     assert!(s == 200 && t.contains("poll-1") && t.contains("bets-close"), "{t}");
 
     // Rate limit: a burst far over the limit is cut with 429, and viewers are still served.
@@ -347,14 +309,14 @@ fn a_posted_cue_lands_on_its_frame_in_every_rendition() {
         "{statuses:?}"
     );
     assert!(limited > 0, "80 posts at once were all taken");
-    assert_eq!(served.get("/t/180p/index.m3u8").0, 200);
+    assert_eq!(get(&served, "/t/180p/index.m3u8").0, 200);
     served.stop();
 }
 
 #[test]
 fn second_screens_get_cues_as_server_sent_events() {
     use std::io::{Read, Write};
-    let served = Served::start();
+    let served = start();
     let addr = served.server.local_addr();
     let mut sock = std::net::TcpStream::connect(addr).unwrap();
     sock.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
@@ -372,7 +334,7 @@ fn second_screens_get_cues_as_server_sent_events() {
         seen.push_str(&String::from_utf8_lossy(&buf[..n]));
     }
     assert!(seen.contains("text/event-stream"), "{seen}");
-    let (status, cue) = served.post(r#"{"id":"q-1","class":"com.example.question","data":"hi"}"#);
+    let (status, cue) = post(&served, r#"{"id":"q-1","class":"com.example.question","data":"hi"}"#);
     assert!(status == 201 || status == 202, "{cue}");
     let deadline = Instant::now() + Duration::from_secs(10);
     while !seen.contains("event: cue") {

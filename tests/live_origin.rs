@@ -6,9 +6,9 @@
 use std::process::Command;
 use std::time::Duration;
 
-use packager::config::Config;
-use packager::live::{self, Options};
-use packager::store::Store;
+mod support;
+
+use support::{get, Served};
 
 const CONFIG: &str = r#"
 [[stream]]
@@ -32,18 +32,6 @@ bitrate = "100k"
 preset = "ultrafast"
 "#;
 
-/// GET with `origin::client` on a fresh connection: (status, body, the response itself).
-fn get(url: &str) -> (u16, Vec<u8>, origin::client::Response) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let r = rt
-        .block_on(origin::client::get(url, &[], Duration::from_secs(10)))
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
-    (r.status.as_u16(), r.body.to_vec(), r)
-}
-
 /// The playlist's EXT-X-PRELOAD-HINT: its URI and BYTERANGE-START (0 when absent), if any.
 fn hint(playlist: &str) -> Option<(String, u64)> {
     let line = playlist
@@ -65,66 +53,27 @@ fn part_of(uri: &str) -> (String, String) {
     (msn.to_owned(), part.to_owned())
 }
 
-/// One stream running live, as `llhls serve` wires it, behind an origin on 127.0.0.1.
-struct Served {
-    running: live::LiveStream,
-    rt: tokio::runtime::Runtime,
-    server: origin::Origin,
-    /// `http://127.0.0.1:PORT/t`
-    base: String,
-}
-
-impl Served {
-    fn start(toml: &str) -> Served {
-        let config = Config::from_toml_str(toml, "test").unwrap();
-        let running = live::start(&config.streams[0], &Options::default()).unwrap();
-        let store = Store::new();
-        store.insert(running.stream.clone());
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        let server = rt
-            .block_on(origin::Origin::bind(
-                "127.0.0.1:0".parse().unwrap(),
-                store,
-                origin::OriginOptions::default(),
-            ))
-            .unwrap();
-        let base = format!("http://{}/t", server.local_addr());
-        Served {
-            running,
-            rt,
-            server,
-            base,
+/// The media playlist of `rendition` once it has a preload hint (bounded wait).
+fn hinted_playlist(served: &Served, rendition: &str) -> String {
+    let url = format!("{}/{rendition}/index.m3u8", served.base);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, body, _) = get(&url);
+        let text = String::from_utf8_lossy(&body).to_string();
+        if status == 200 && hint(&text).is_some() {
+            return text;
         }
-    }
-
-    /// The media playlist of `rendition` once it has a preload hint (bounded wait).
-    fn hinted_playlist(&self, rendition: &str) -> String {
-        let url = format!("{}/{rendition}/index.m3u8", self.base);
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let (status, body, _) = get(&url);
-            let text = String::from_utf8_lossy(&body).to_string();
-            if status == 200 && hint(&text).is_some() {
-                return text;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{rendition}: no playlist: {text}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Stops the origin, then the stream.
-    fn stop(self) {
-        self.rt.block_on(self.server.shutdown());
-        self.running.stop().unwrap();
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{rendition}: no playlist: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
 #[test]
 fn test_pattern_ladder_is_served_blocking_and_decodable() {
-    let served = Served::start(CONFIG);
+    let served = Served::start(CONFIG, origin::OriginOptions::default());
     let (running, base) = (&served.running, &served.base);
 
     // Wait (bounded) for the first complete segment.
@@ -243,11 +192,11 @@ fn test_pattern_ladder_is_served_blocking_and_decodable() {
 /// hint for a part after its last that never came (a 404).
 #[test]
 fn every_preload_hint_names_a_part_that_comes() {
-    let served = Served::start(CONFIG);
+    let served = Served::start(CONFIG, origin::OriginOptions::default());
     let base = &served.base;
     let follow = |rendition: &str| {
         let url = format!("{base}/{rendition}/index.m3u8");
-        let mut playlist = served.hinted_playlist(rendition);
+        let mut playlist = hinted_playlist(&served, rendition);
         let mut hinted = Vec::new();
         // Half-second parts of one-second segments: 14 parts cross about 7 segment boundaries.
         for _ in 0..14 {
@@ -290,11 +239,14 @@ fn every_preload_hint_names_a_part_that_comes() {
 #[test]
 fn byte_range_hints_never_point_past_a_segment_end() {
     let served =
-        Served::start(&CONFIG.replace("name = \"t\"\n", "name = \"t\"\nbyterange_parts = true\n"));
+        Served::start(
+            &CONFIG.replace("name = \"t\"\n", "name = \"t\"\nbyterange_parts = true\n"),
+            origin::OriginOptions::default(),
+        );
     let base = &served.base;
     let follow = |rendition: &str| {
         let url = format!("{base}/{rendition}/index.m3u8");
-        let mut playlist = served.hinted_playlist(rendition);
+        let mut playlist = hinted_playlist(&served, rendition);
         let mut hints: Vec<(String, u64)> = Vec::new();
         for _ in 0..14 {
             let (uri, start) = hint(&playlist).unwrap();
