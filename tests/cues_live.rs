@@ -10,31 +10,10 @@ use bytes::Bytes;
 use http::Method;
 mod support;
 
-use support::Served;
+use support::{Served, SMALL_LADDER as CONFIG};
 
 const TOKEN: &str = "test-token-0123";
 
-const CONFIG: &str = r#"
-[[stream]]
-name = "t"
-part_target = 0.5
-segment_target = 1.0
-input = { url = "testpattern", testpattern = { width = 320, height = 180, frame_rate = 30 } }
-
-[[stream.rung]]
-name = "180p"
-width = 320
-height = 180
-bitrate = "300k"
-preset = "ultrafast"
-
-[[stream.rung]]
-name = "90p"
-width = 160
-height = 90
-bitrate = "100k"
-preset = "ultrafast"
-"#;
 
 fn start() -> Served {
     Served::start(

@@ -8,29 +8,8 @@ use std::time::Duration;
 
 mod support;
 
-use support::{get, Served};
+use support::{get, Served, SMALL_LADDER as CONFIG};
 
-const CONFIG: &str = r#"
-[[stream]]
-name = "t"
-part_target = 0.5
-segment_target = 1.0
-input = { url = "testpattern", testpattern = { width = 320, height = 180, frame_rate = 30 } }
-
-[[stream.rung]]
-name = "180p"
-width = 320
-height = 180
-bitrate = "300k"
-preset = "ultrafast"
-
-[[stream.rung]]
-name = "90p"
-width = 160
-height = 90
-bitrate = "100k"
-preset = "ultrafast"
-"#;
 
 /// The playlist's EXT-X-PRELOAD-HINT: its URI and BYTERANGE-START (0 when absent), if any.
 fn hint(playlist: &str) -> Option<(String, u64)> {

@@ -11,6 +11,30 @@ use packager::config::Config;
 use packager::live::{self, Options};
 use packager::store::Store;
 
+/// Stream `t`: the test pattern at 320x180, 30 fps, through two small rungs (180p, 90p) and AAC,
+/// 1 s segments of 0.5 s parts.
+pub const SMALL_LADDER: &str = r#"
+[[stream]]
+name = "t"
+part_target = 0.5
+segment_target = 1.0
+input = { url = "testpattern", testpattern = { width = 320, height = 180, frame_rate = 30 } }
+
+[[stream.rung]]
+name = "180p"
+width = 320
+height = 180
+bitrate = "300k"
+preset = "ultrafast"
+
+[[stream.rung]]
+name = "90p"
+width = 160
+height = 90
+bitrate = "100k"
+preset = "ultrafast"
+"#;
+
 /// The first stream of a config, live, behind an origin on 127.0.0.1.
 pub struct Served {
     pub running: live::LiveStream,
