@@ -332,7 +332,7 @@ async fn a_hinted_range_the_close_makes_empty_is_416() {
     assert_eq!(r.header("cache-control"), Some("public, max-age=1"));
 }
 
-/// rfc8216bis §4.4.5.3: for a hint without BYTERANGE-LENGTH a client SHOULD ask for RFC 8673's
+/// rfc8216bis-22 §4.4.5.3: for a hint without BYTERANGE-LENGTH a client SHOULD ask for RFC 8673's
 /// very large last byte, 2^53 − 1. On the open segment that is streamed to the segment's end
 /// and echoes the range (RFC 8673 §2.2), stored by no cache; on a complete segment it is an
 /// ordinary 206 naming the real last byte.
