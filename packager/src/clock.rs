@@ -48,6 +48,17 @@ pub fn first_boundary(pts: i64, segment_target: f64) -> i64 {
     pts.div_euclid(step).saturating_add(i64::from(pts.rem_euclid(step) != 0)) * step
 }
 
+/// Input before the first published boundary, at least: 200 ms (ten AAC frames at 48 kHz).
+pub const FIRST_BOUNDARY_MARGIN: i64 = 18_000;
+
+/// The first segment boundary an origin whose input starts at `first_frame` publishes from:
+/// the first one at least [`FIRST_BOUNDARY_MARGIN`] after it. The first segment must open with
+/// the AAC frame that straddles its boundary, as every later one does (and as on any other
+/// origin); a boundary right after the input's start would come before that frame exists.
+pub fn first_published(first_frame: i64, segment_target: f64) -> i64 {
+    first_boundary(first_frame.saturating_add(FIRST_BOUNDARY_MARGIN), segment_target)
+}
+
 /// The MSN of the segment that starts at `pts`: `floor(pts / segment ticks)`.
 pub fn msn_at(pts: i64, segment_target: f64) -> u64 {
     u64::try_from(pts.div_euclid(segment_ticks(segment_target))).unwrap_or(0)
@@ -97,6 +108,11 @@ mod tests {
         assert_eq!(b % 180_000, 0);
         assert!(b >= f && b - f < 180_000);
         assert_eq!(msn_at(b, 2.0), (b / 180_000) as u64);
+        // An input starting 10 ms before a boundary publishes from the next one; 300 ms before,
+        // from that one.
+        let t = 1_765_000_000 * 90_000;
+        assert_eq!(first_published(t - 900, 1.0), t + 90_000);
+        assert_eq!(first_published(t - 27_000, 1.0), t);
         assert_eq!(msn_at(1_765_000_000_000 * 90, 2.0), 882_500_000);
         assert_eq!(ms_of(1_765_000_000_000 * 90 + 89), 1_765_000_000_000);
     }

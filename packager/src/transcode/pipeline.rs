@@ -134,7 +134,7 @@ pub(super) fn start(
         };
         ClockStart {
             first_frame,
-            boundary: crate::clock::first_boundary(first_frame, cfg.segment_target),
+            boundary: crate::clock::first_published(first_frame, cfg.segment_target),
         }
     });
     let mut encoders = Vec::new();
