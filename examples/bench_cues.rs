@@ -76,7 +76,8 @@ fn main() -> anyhow::Result<()> {
     let mut missing = 0;
     for i in 0..cues {
         let started = Instant::now();
-        let body = format!(r#"{{"id":"bench-{i}","class":"com.example.bench","data":{{"i":{i}}}}}"#);
+        let body =
+            format!(r#"{{"id":"bench-{i}","class":"com.example.bench","data":{{"i":{i}}}}}"#);
         let r = rt.block_on(origin::client::fetch(
             Method::POST,
             &api,
@@ -120,7 +121,11 @@ fn main() -> anyhow::Result<()> {
             let ok = rt
                 .block_on(origin::client::get(&url, &[], Duration::from_secs(5)))
                 .is_ok_and(|r| r.status.as_u16() == 200);
-            t.push(if ok { s.elapsed().as_secs_f64() * 1000.0 } else { f64::INFINITY });
+            t.push(if ok {
+                s.elapsed().as_secs_f64() * 1000.0
+            } else {
+                f64::INFINITY
+            });
             std::thread::sleep(Duration::from_millis(20));
         }
         t
@@ -142,7 +147,9 @@ fn main() -> anyhow::Result<()> {
                         let mut n = 0u64;
                         while !stop.load(Ordering::Relaxed) {
                             n += 1;
-                            let body = format!(r#"{{"class":"com.example.flood","data":"{c}-{n} \"quoted\" ünï"}}"#);
+                            let body = format!(
+                                r#"{{"class":"com.example.flood","data":"{c}-{n} \"quoted\" ünï"}}"#
+                            );
                             let slot = match origin::client::fetch(
                                 Method::POST,
                                 &api,
@@ -244,7 +251,10 @@ fn main() -> anyhow::Result<()> {
             bytes = std::hint::black_box(model.render(Skip::No)).len();
         }
         let us = started.elapsed().as_secs_f64() * 1e6 / rounds as f64;
-        println!("render with {n} cues: {us:.0} µs, {bytes} bytes ({:.1} kB)", bytes as f64 / 1024.0);
+        println!(
+            "render with {n} cues: {us:.0} µs, {bytes} bytes ({:.1} kB)",
+            bytes as f64 / 1024.0
+        );
     }
 
     rt.block_on(server.shutdown());

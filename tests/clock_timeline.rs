@@ -52,7 +52,13 @@ fn segments(text: &str) -> BTreeMap<u64, Listed> {
         } else if let Some(v) = line.strip_prefix("#EXT-X-MAP:URI=") {
             map = v.trim_matches('"').to_owned();
         } else if let Some(v) = line.strip_prefix("#EXT-X-PART:") {
-            let dur = v.split("DURATION=").nth(1).unwrap().split(',').next().unwrap();
+            let dur = v
+                .split("DURATION=")
+                .nth(1)
+                .unwrap()
+                .split(',')
+                .next()
+                .unwrap();
             let uri = v.split("URI=\"").nth(1).unwrap().split('"').next().unwrap();
             parts.push((uri.to_owned(), dur.to_owned()));
         } else if let Some(v) = line.strip_prefix("#EXTINF:") {
@@ -82,7 +88,10 @@ fn tfdt(part: &[u8]) -> u64 {
 }
 
 fn now_s() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
 }
 
 #[test]
@@ -98,24 +107,40 @@ fn two_origins_started_apart_serve_the_same_names_durations_dates_and_inits() {
     );
     let (sa, sb) = (segments(&pa), segments(&pb));
     let common: Vec<u64> = sa.keys().filter(|m| sb.contains_key(m)).copied().collect();
-    assert!(common.len() >= 25, "only {} common MSNs:\n{pa}\n{pb}", common.len());
+    assert!(
+        common.len() >= 25,
+        "only {} common MSNs:\n{pa}\n{pb}",
+        common.len()
+    );
     // MSNs come from the clock: segment k starts at second k (1 s segments).
     let first = *sa.keys().next().unwrap();
-    assert!((first as f64 - now_s()).abs() < 60.0, "MSN {first} is not the clock's");
+    assert!(
+        (first as f64 - now_s()).abs() < 60.0,
+        "MSN {first} is not the clock's"
+    );
     for m in &common {
         assert_eq!(sa[m], sb[m], "MSN {m} differs");
         assert_eq!(sa[m].extinf, "1.00000", "MSN {m}: a whole grid interval");
         let pdt = sa[m].pdt.as_deref().unwrap_or("");
-        assert!(pdt.ends_with(":00.000Z") || pdt.contains(".000Z"), "MSN {m} PDT {pdt}");
+        assert!(
+            pdt.ends_with(":00.000Z") || pdt.contains(".000Z"),
+            "MSN {m} PDT {pdt}"
+        );
     }
     // The same init bytes, and the same tfdt for the same part.
-    assert_eq!(a.get_ok(&format!("180p/{}", sa[&common[0]].map)), b.get_ok(&format!("180p/{}", sb[&common[0]].map)));
+    assert_eq!(
+        a.get_ok(&format!("180p/{}", sa[&common[0]].map)),
+        b.get_ok(&format!("180p/{}", sb[&common[0]].map))
+    );
     // Parts are listed for the last few segments (rfc8216bis-22 §6.2.2 part horizon).
     let with_parts: Vec<&u64> = common.iter().filter(|m| !sa[m].parts.is_empty()).collect();
     assert!(with_parts.len() >= 2, "{pa}");
     for m in with_parts {
         let uri = &sa[m].parts[0].0;
-        let (ta, tb) = (tfdt(&a.get_ok(&format!("180p/{uri}"))), tfdt(&b.get_ok(&format!("180p/{uri}"))));
+        let (ta, tb) = (
+            tfdt(&a.get_ok(&format!("180p/{uri}"))),
+            tfdt(&b.get_ok(&format!("180p/{uri}"))),
+        );
         assert_eq!(ta, tb, "{uri}");
         assert_eq!(ta, m * 90_000, "{uri}: tfdt is the clock");
     }

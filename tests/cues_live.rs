@@ -14,7 +14,6 @@ use support::{Served, SMALL_LADDER as CONFIG};
 
 const TOKEN: &str = "test-token-0123";
 
-
 fn start() -> Served {
     Served::start(
         CONFIG,
@@ -50,7 +49,10 @@ fn post(served: &Served, body: &str) -> (u16, serde_json::Value) {
         served,
         Method::POST,
         "/api/v1/streams/t/cues",
-        &[("authorization", &auth), ("content-type", "application/json")],
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
         body.as_bytes(),
     );
     let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
@@ -79,7 +81,11 @@ fn boxes(b: &[u8]) -> Vec<(String, usize, usize)> {
     let mut at = 0;
     while at + 8 <= b.len() {
         let size = u32::from_be_bytes(b[at..at + 4].try_into().unwrap()) as usize;
-        out.push((String::from_utf8_lossy(&b[at + 4..at + 8]).into_owned(), at, size));
+        out.push((
+            String::from_utf8_lossy(&b[at + 4..at + 8]).into_owned(),
+            at,
+            size,
+        ));
         if size < 8 {
             break;
         }
@@ -105,15 +111,27 @@ fn a_posted_cue_lands_on_its_frame_in_every_rendition() {
     let body = br#"{"class":"com.example.poll"}"#;
     assert_eq!(call(&served, Method::POST, path, &[], body).0, 401);
     assert_eq!(
-        call(&served, Method::POST, path, &[("authorization", "Bearer nope")], body)
-            .0,
+        call(
+            &served,
+            Method::POST,
+            path,
+            &[("authorization", "Bearer nope")],
+            body
+        )
+        .0,
         401
     );
     let auth = format!("Bearer {TOKEN}");
     let a = [("authorization", auth.as_str())];
     let (s, t) = call(&served, Method::POST, path, &a, b"{not json");
     assert_eq!(s, 400, "{t}");
-    let (s, t) = call(&served, Method::POST, path, &a, br#"{"class":"a.b","colour":1}"#);
+    let (s, t) = call(
+        &served,
+        Method::POST,
+        path,
+        &a,
+        br#"{"class":"a.b","colour":1}"#,
+    );
     assert!(s == 400 && t.contains("colour"), "{s} {t}");
     let (s, t) = call(&served, Method::POST, path, &a, br#"{"data":1}"#);
     assert!(s == 422 && t.contains("\"field\":\"class\""), "{s} {t}");
@@ -159,12 +177,19 @@ fn a_posted_cue_lands_on_its_frame_in_every_rendition() {
         let line = daterange(&text, "poll-1")
             .unwrap_or_else(|| panic!("{name}: no DATERANGE: {text}"))
             .to_owned();
-        assert!(text.contains("#EXT-X-PROGRAM-DATE-TIME:"), "§4.4.5.1 needs a PDT");
+        assert!(
+            text.contains("#EXT-X-PROGRAM-DATE-TIME:"),
+            "§4.4.5.1 needs a PDT"
+        );
         lines.push(line);
     }
     assert!(lines.windows(2).all(|w| w[0] == w[1]), "{lines:#?}");
     let line = &lines[0];
-    assert_eq!(attr(line, "START-DATE"), Some(start_date.as_str()), "{line}");
+    assert_eq!(
+        attr(line, "START-DATE"),
+        Some(start_date.as_str()),
+        "{line}"
+    );
     assert_eq!(attr(line, "CLASS"), Some("com.example.poll"));
     assert_eq!(attr(line, "DURATION"), Some("5.000"));
     let carried = base64::engine::general_purpose::STANDARD
@@ -196,7 +221,10 @@ fn a_posted_cue_lands_on_its_frame_in_every_rendition() {
     let timescale = u32::from_be_bytes(e[12..16].try_into().unwrap());
     let presentation = u64::from_be_bytes(e[16..24].try_into().unwrap());
     let duration = u32::from_be_bytes(e[24..28].try_into().unwrap());
-    assert_eq!((timescale, presentation as i64, duration), (90_000, pts, 450_000));
+    assert_eq!(
+        (timescale, presentation as i64, duration),
+        (90_000, pts, 450_000)
+    );
     let scheme_end = 32 + e[32..].iter().position(|b| *b == 0).unwrap();
     assert_eq!(&e[32..scheme_end], b"https://aomedia.org/emsg/ID3");
     let id3 = &e[scheme_end + 2..];
@@ -209,36 +237,64 @@ fn a_posted_cue_lands_on_its_frame_in_every_rendition() {
         attr(map, "URI").unwrap().to_owned()
     };
     let (_, mut file) = get(&served, &format!("/t/180p/{init}"));
-    assert!(boxes(&file)
-        .first()
-        .is_some_and(|(t, o, sz)| t == "ftyp" && file[*o..*o + *sz].windows(4).any(|w| w == b"aid3")));
+    assert!(boxes(&file).first().is_some_and(
+        |(t, o, sz)| t == "ftyp" && file[*o..*o + *sz].windows(4).any(|w| w == b"aid3")
+    ));
     file.extend_from_slice(&bytes);
     let dir = tempfile::tempdir().unwrap();
     let part_file = dir.path().join("part.mp4");
     std::fs::write(&part_file, &file).unwrap();
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-show_entries", "frame=pts", "-of", "csv=p=0"])
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "frame=pts",
+            "-of",
+            "csv=p=0",
+        ])
         .arg(&part_file)
         .output()
         .unwrap();
-    assert!(out.status.success() && out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let frames: Vec<i64> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.trim().parse().ok())
         .collect();
     assert!(frames.contains(&pts), "pts {pts} not among {frames:?}");
-    assert!(seg_at.is_some() || text.contains(&part_uri), "{msn}.{part} not listed: {text}");
+    assert!(
+        seg_at.is_some() || text.contains(&part_uri),
+        "{msn}.{part} not listed: {text}"
+    );
 
     // Ending: a cue with a DURATION cannot be ended early (§4.4.5.1); an open one can, and its
     // tag then gets END-DATE (added, nothing else changed).
-    let (s, _) = call(&served, Method::DELETE, "/api/v1/streams/t/cues/poll-1", &a, b"");
+    let (s, _) = call(
+        &served,
+        Method::DELETE,
+        "/api/v1/streams/t/cues/poll-1",
+        &a,
+        b"",
+    );
     assert_eq!(s, 409);
     let (status, open) = post(&served, r#"{"id":"bets-close","class":"com.example.bets"}"#);
     assert_eq!(status, 201, "{open}");
     let (_, before) = get(&served, "/t/90p/index.m3u8");
-    let before = daterange(&String::from_utf8(before).unwrap(), "bets-close").unwrap().to_owned();
+    let before = daterange(&String::from_utf8(before).unwrap(), "bets-close")
+        .unwrap()
+        .to_owned();
     assert!(!before.contains("END-DATE"));
-    let (s, t) = call(&served, Method::DELETE, "/api/v1/streams/t/cues/bets-close", &a, b"");
+    let (s, t) = call(
+        &served,
+        Method::DELETE,
+        "/api/v1/streams/t/cues/bets-close",
+        &a,
+        b"",
+    );
     assert_eq!(s, 200, "{t}");
     let deadline = Instant::now() + Duration::from_secs(5);
     let after = loop {
@@ -254,12 +310,21 @@ fn a_posted_cue_lands_on_its_frame_in_every_rendition() {
     // Every attribute it had is there, unchanged: without END-DATE it is the same line.
     let end = format!(",END-DATE=\"{}\"", attr(&after, "END-DATE").unwrap());
     assert_eq!(after.replace(&end, ""), before);
-    let (s, _) = call(&served, Method::DELETE, "/api/v1/streams/t/cues/bets-close", &a, b"");
+    let (s, _) = call(
+        &served,
+        Method::DELETE,
+        "/api/v1/streams/t/cues/bets-close",
+        &a,
+        b"",
+    );
     assert_eq!(s, 409, "ended twice");
 
     // The list answers without a token; both cues are in it.
     let (s, t) = call(&served, Method::GET, path, &[], b"");
-    assert!(s == 200 && t.contains("poll-1") && t.contains("bets-close"), "{t}");
+    assert!(
+        s == 200 && t.contains("poll-1") && t.contains("bets-close"),
+        "{t}"
+    );
 
     // Rate limit: a burst far over the limit is cut with 429, and viewers are still served.
     let statuses: Vec<u16> = served.rt.block_on(async {
@@ -298,7 +363,8 @@ fn second_screens_get_cues_as_server_sent_events() {
     let served = start();
     let addr = served.server.local_addr();
     let mut sock = std::net::TcpStream::connect(addr).unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
     write!(
         sock,
         "GET /api/v1/streams/t/cues/events HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -313,7 +379,10 @@ fn second_screens_get_cues_as_server_sent_events() {
         seen.push_str(&String::from_utf8_lossy(&buf[..n]));
     }
     assert!(seen.contains("text/event-stream"), "{seen}");
-    let (status, cue) = post(&served, r#"{"id":"q-1","class":"com.example.question","data":"hi"}"#);
+    let (status, cue) = post(
+        &served,
+        r#"{"id":"q-1","class":"com.example.question","data":"hi"}"#,
+    );
     assert!(status == 201 || status == 202, "{cue}");
     let deadline = Instant::now() + Duration::from_secs(10);
     while !seen.contains("event: cue") {
@@ -326,7 +395,10 @@ fn second_screens_get_cues_as_server_sent_events() {
         .find(|l| l.starts_with("data: ") && l.contains("q-1"))
         .unwrap_or_else(|| panic!("{seen}"));
     let v: serde_json::Value = serde_json::from_str(&data[6..]).unwrap();
-    assert!(v["start_date"].is_string() && v["media_time"].is_number(), "{v}");
+    assert!(
+        v["start_date"].is_string() && v["media_time"].is_number(),
+        "{v}"
+    );
     drop(sock);
     served.stop();
 }

@@ -10,7 +10,6 @@ mod support;
 
 use support::{get, Served, SMALL_LADDER as CONFIG};
 
-
 /// The playlist's EXT-X-PRELOAD-HINT: its URI and BYTERANGE-START (0 when absent), if any.
 fn hint(playlist: &str) -> Option<(String, u64)> {
     let line = playlist
@@ -217,11 +216,10 @@ fn every_preload_hint_names_a_part_that_comes() {
 /// inside its segment.
 #[test]
 fn byte_range_hints_never_point_past_a_segment_end() {
-    let served =
-        Served::start(
-            &CONFIG.replace("name = \"t\"\n", "name = \"t\"\nbyterange_parts = true\n"),
-            origin::OriginOptions::default(),
-        );
+    let served = Served::start(
+        &CONFIG.replace("name = \"t\"\n", "name = \"t\"\nbyterange_parts = true\n"),
+        origin::OriginOptions::default(),
+    );
     let base = &served.base;
     let follow = |rendition: &str| {
         let url = format!("{base}/{rendition}/index.m3u8");

@@ -180,7 +180,9 @@ async fn post(stream: &Arc<Stream>, req: Request<Incoming>) -> Result<Response<B
     .await
     .map_err(|_| Error::BadBody("the body did not arrive within 10 s".into()))?
     .map_err(|e| {
-        if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+        if e.downcast_ref::<http_body_util::LengthLimitError>()
+            .is_some()
+        {
             Error::PayloadTooLarge(MAX_BODY_BYTES)
         } else {
             Error::BadBody(e.to_string())

@@ -34,7 +34,9 @@ pub fn frame_ticks(rate: FrameRate) -> i64 {
 pub fn first_frame(now_ms: i64, rate: FrameRate) -> i64 {
     let step = frame_ticks(rate).max(1);
     let now = now_ms.saturating_mul(TIMESCALE / 1000);
-    now.div_euclid(step).saturating_add(i64::from(now.rem_euclid(step) != 0)) * step
+    now.div_euclid(step)
+        .saturating_add(i64::from(now.rem_euclid(step) != 0))
+        * step
 }
 
 /// Ticks of one segment of `segment_target` seconds.
@@ -45,7 +47,9 @@ pub fn segment_ticks(segment_target: f64) -> i64 {
 /// The first segment boundary at or after `pts` (the grid passes through tick 0).
 pub fn first_boundary(pts: i64, segment_target: f64) -> i64 {
     let step = segment_ticks(segment_target);
-    pts.div_euclid(step).saturating_add(i64::from(pts.rem_euclid(step) != 0)) * step
+    pts.div_euclid(step)
+        .saturating_add(i64::from(pts.rem_euclid(step) != 0))
+        * step
 }
 
 /// Input before the first published boundary, at least: 200 ms (ten AAC frames at 48 kHz).
@@ -56,7 +60,10 @@ pub const FIRST_BOUNDARY_MARGIN: i64 = 18_000;
 /// the AAC frame that straddles its boundary, as every later one does (and as on any other
 /// origin); a boundary right after the input's start would come before that frame exists.
 pub fn first_published(first_frame: i64, segment_target: f64) -> i64 {
-    first_boundary(first_frame.saturating_add(FIRST_BOUNDARY_MARGIN), segment_target)
+    first_boundary(
+        first_frame.saturating_add(FIRST_BOUNDARY_MARGIN),
+        segment_target,
+    )
 }
 
 /// The MSN of the segment that starts at `pts`: `floor(pts / segment ticks)`.
@@ -120,7 +127,10 @@ mod tests {
     #[test]
     fn versions_follow_what_shapes_the_bytes() {
         let cfg = |toml: &str| {
-            crate::config::Config::from_toml_str(toml, "t").unwrap().streams[0].clone()
+            crate::config::Config::from_toml_str(toml, "t")
+                .unwrap()
+                .streams[0]
+                .clone()
         };
         let a = cfg("[[stream]]\nname = \"a\"\ninput = { url = \"testpattern\" }\n[[stream.rung]]\nname = \"v\"\nheight = 360\nbitrate = \"800k\"\n");
         let same = cfg("[[stream]]\nname = \"a\"\ninput = { url = \"testpattern\" }\n[[stream.rung]]\nname = \"v\"\nheight = 360\nbitrate = \"800k\"\n");

@@ -12,13 +12,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::clock;
 use crate::cmaf::{Chunker, ChunkerConfig, Event, TimedCue};
-use crate::cue::{Cue, CueBook};
 use crate::config::StreamConfig;
+use crate::cue::{Cue, CueBook};
 use crate::playlist::{rules, Skip};
 use crate::rendition::{RenditionInfo, RenditionKind};
-use bytes::Bytes;
 use crate::store::{DiskError, Rendition, RenditionDir, Stream, StreamSettings};
 use crate::transcode::{self, Feed, Pipeline, RenditionFeed};
+use bytes::Bytes;
 
 /// How a stream is run, beyond its config.
 #[derive(Debug, Clone, Default)]
@@ -151,12 +151,13 @@ pub fn start(config: &StreamConfig, options: &Options) -> Result<LiveStream, Err
         byterange_parts: config.byterange_parts,
         first_msn,
     };
-    let stream = Stream::open(settings, infos, options.storage.as_deref(), cues).map_err(
-        |source| Error::Disk {
-            stream: config.name.clone(),
-            source,
-        },
-    )?;
+    let stream =
+        Stream::open(settings, infos, options.storage.as_deref(), cues).map_err(|source| {
+            Error::Disk {
+                stream: config.name.clone(),
+                source,
+            }
+        })?;
     stream.set_ingest_metrics(pipeline.metrics());
     let chunker = ChunkerConfig {
         part_target: config.part_target,

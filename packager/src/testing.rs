@@ -36,7 +36,10 @@ pub fn assert_golden(name: &str, actual: &str) {
         return;
     }
     let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!("{}: {e} (run with UPDATE_GOLDEN=1 to create it)", path.display())
+        panic!(
+            "{}: {e} (run with UPDATE_GOLDEN=1 to create it)",
+            path.display()
+        )
     });
     if want != actual {
         let diff = similar::TextDiff::from_lines(want.as_str(), actual)

@@ -74,11 +74,17 @@ fn video_parts_carry_the_cue_of_their_frame_with_an_emsg() {
         u64::from_be_bytes(p.bytes[16..24].try_into().unwrap()),
         cue_pts as u64
     );
-    assert_eq!(u32::from_be_bytes(p.bytes[24..28].try_into().unwrap()), 0xFFFF_FFFF);
+    assert_eq!(
+        u32::from_be_bytes(p.bytes[24..28].try_into().unwrap()),
+        0xFFFF_FFFF
+    );
     assert_eq!(u32::from_be_bytes(p.bytes[28..32].try_into().unwrap()), 7);
     assert!(p.bytes[..size].ends_with(b"ID3-tag"));
     // Every other part is unchanged (moof first).
-    assert!(parts.iter().filter(|q| q.cues.is_empty()).all(|q| &q.bytes[4..8] == b"moof"));
+    assert!(parts
+        .iter()
+        .filter(|q| q.cues.is_empty())
+        .all(|q| &q.bytes[4..8] == b"moof"));
 }
 
 #[test]
@@ -104,7 +110,10 @@ fn audio_parts_carry_cues_by_wall_clock_without_emsg() {
     let p = parts.iter().find(|p| !p.cues.is_empty()).expect("placed");
     let start_ms = p.wallclock_ms.unwrap();
     let end_ms = start_ms + (p.duration as i64 * 1000) / 48_000;
-    assert!(start_ms <= T0 + 500 && T0 + 500 < end_ms + 1, "{start_ms}..{end_ms}");
+    assert!(
+        start_ms <= T0 + 500 && T0 + 500 < end_ms + 1,
+        "{start_ms}..{end_ms}"
+    );
     assert!(parts.iter().all(|p| &p.bytes[4..8] == b"moof"));
 }
 
@@ -117,7 +126,9 @@ fn the_book_binds_dedupes_limits_and_ends() {
     let book = CueBook::default();
     book.set_renditions(vec!["v".into()]);
     let now = Instant::now();
-    let a = book.post(valid(r#"{"id":"a","class":"x.y","data":1}"#), now, T0).unwrap();
+    let a = book
+        .post(valid(r#"{"id":"a","class":"x.y","data":1}"#), now, T0)
+        .unwrap();
     assert_eq!(a, Posted::Created(1, "a".into()));
     assert_eq!(
         book.post(valid(r#"{"id":"a","class":"x.y","data":1}"#), now, T0),
@@ -138,7 +149,9 @@ fn the_book_binds_dedupes_limits_and_ends() {
     book.bind(90_000, T0 + 1000);
     let bound = book.bound_since(&mut cursor);
     assert_eq!(bound.len(), 2);
-    assert!(bound.iter().all(|c| c.pts == 90_000 && c.start_ms == T0 + 1000));
+    assert!(bound
+        .iter()
+        .all(|c| c.pts == 90_000 && c.start_ms == T0 + 1000));
     assert!(book.bound_since(&mut cursor).is_empty(), "cursor advanced");
     // Published once placed.
     assert!(book.published(1).is_none());
@@ -158,9 +171,13 @@ fn the_book_binds_dedupes_limits_and_ends() {
     book.bind(183_000, T0 + 1533);
     assert_eq!(book.bound_since(&mut cursor)[0].start_ms, T0 + 1533);
     // Ends: not with a duration, once otherwise, at the next frame.
-    book.post(valid(r#"{"id":"d","class":"x.y","duration":3}"#), now, T0).unwrap();
+    book.post(valid(r#"{"id":"d","class":"x.y","duration":3}"#), now, T0)
+        .unwrap();
     book.bind(186_000, T0 + 1566);
-    assert_eq!(book.end("d").unwrap_err(), EndError::HasDuration("d".into()));
+    assert_eq!(
+        book.end("d").unwrap_err(),
+        EndError::HasDuration("d".into())
+    );
     assert_eq!(book.end("zz").unwrap_err(), EndError::NotFound("zz".into()));
     let cue = book.end("a").unwrap();
     assert_eq!(book.end("a").unwrap_err(), EndError::Ended("a".into()));
@@ -265,7 +282,11 @@ fn date_ranges_enter_with_their_part_and_leave_after_their_range() {
     let s = stream(4, None, Arc::clone(&book));
     feed(&s, 0, &[]);
     let short = cue(&book, r#"{"id":"short","class":"x.y","duration":1.5}"#, 1);
-    let open = cue(&book, r#"{"id":"open","class":"x.y","data":{"q":"\"?\""}}"#, 1);
+    let open = cue(
+        &book,
+        r#"{"id":"open","class":"x.y","data":{"q":"\"?\""}}"#,
+        1,
+    );
     feed(&s, 1, &[short, open]);
     let text = |name: &str, skip| s.media_playlist(s.rendition(name).unwrap()).render(skip);
     let v = text("v", Skip::No);
@@ -276,7 +297,10 @@ fn date_ranges_enter_with_their_part_and_leave_after_their_range() {
     );
     // The same tags in every rendition (§6.2.4).
     let tags = |t: &str| -> Vec<String> {
-        t.lines().filter(|l| l.starts_with("#EXT-X-DATERANGE")).map(str::to_owned).collect()
+        t.lines()
+            .filter(|l| l.starts_with("#EXT-X-DATERANGE"))
+            .map(str::to_owned)
+            .collect()
     };
     assert_eq!(tags(&v), tags(&text("a", Skip::No)));
     assert_eq!(tags(&v).len(), 2);
@@ -287,7 +311,10 @@ fn date_ranges_enter_with_their_part_and_leave_after_their_range() {
         feed(&s, msn, &[]);
     }
     let v = text("v", Skip::No);
-    assert!(!v.contains("ID=\"short\"") && v.contains("ID=\"open\""), "{v}");
+    assert!(
+        !v.contains("ID=\"short\"") && v.contains("ID=\"open\""),
+        "{v}"
+    );
     // A delta update asking to skip date ranges (v2) leaves out "open" (added long before the
     // skip boundary) and lists "short" as recently removed (§6.2.5.1); YES keeps every tag.
     let s2 = stream(30, None, Arc::new(CueBook::default()));
@@ -305,9 +332,18 @@ fn date_ranges_enter_with_their_part_and_leave_after_their_range() {
     let yes = full.render(Skip::Yes);
     assert!(v2.contains("#EXT-X-SKIP:SKIPPED-SEGMENTS="), "{v2}");
     assert!(v2.contains("#EXT-X-VERSION:10"), "{v2}");
-    assert!(!v2.contains("ID=\"kept\"") && v2.contains("ID=\"fresh\""), "{v2}");
-    assert!(yes.contains("ID=\"kept\"") && yes.contains("ID=\"fresh\""), "{yes}");
-    assert!(yes.contains("#EXT-X-VERSION:9") && !yes.contains("RECENTLY-REMOVED"), "{yes}");
+    assert!(
+        !v2.contains("ID=\"kept\"") && v2.contains("ID=\"fresh\""),
+        "{v2}"
+    );
+    assert!(
+        yes.contains("ID=\"kept\"") && yes.contains("ID=\"fresh\""),
+        "{yes}"
+    );
+    assert!(
+        yes.contains("#EXT-X-VERSION:9") && !yes.contains("RECENTLY-REMOVED"),
+        "{yes}"
+    );
     // "old" (0.5 s) is still in the 30-segment window: nothing removed yet.
     assert!(v2.contains("RECENTLY-REMOVED-DATERANGES=\"\""), "{v2}");
 }
@@ -342,13 +378,23 @@ fn cues_survive_a_restart_with_the_disk_copy() {
     let s = stream(10, Some(dir.path()), Arc::clone(&book));
     let v = s.media_playlist(s.rendition("v").unwrap()).render(Skip::No);
     let line = v.lines().find(|l| l.contains("ID=\"kept\"")).expect(&v);
-    assert!(line.contains("START-DATE=\"2023-11-14T22:13:20.000Z\""), "{line}");
+    assert!(
+        line.contains("START-DATE=\"2023-11-14T22:13:20.000Z\""),
+        "{line}"
+    );
     let listed = book.list();
     assert_eq!(listed.len(), 1);
-    assert_eq!((listed[0].seq, listed[0].data.as_str()), (seq, "[1,\"two\"]"));
+    assert_eq!(
+        (listed[0].seq, listed[0].data.as_str()),
+        (seq, "[1,\"two\"]")
+    );
     // Its id stays taken; new cues number after it.
     assert!(matches!(
-        book.post(valid(r#"{"id":"kept","class":"x.y","data":[1,"two"]}"#), Instant::now(), T0),
+        book.post(
+            valid(r#"{"id":"kept","class":"x.y","data":[1,"two"]}"#),
+            Instant::now(),
+            T0
+        ),
         Ok(Posted::Existing(..))
     ));
     assert!(matches!(

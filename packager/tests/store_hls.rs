@@ -7,8 +7,8 @@ use std::process::Command;
 
 use common::{demux, fixture, Want};
 use packager::cmaf::{Chunker, ChunkerConfig};
-use packager::playlist::Skip;
 use packager::config::FrameRate;
+use packager::playlist::Skip;
 use packager::store::{write_atomic, RenditionInfo, Stream, StreamSettings};
 
 fn feed(r: &packager::store::Rendition, d: &common::Demuxed) {

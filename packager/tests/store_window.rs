@@ -242,17 +242,32 @@ fn missing_msns_become_gap_segments() {
     let listed: Vec<(u64, bool)> = m.segments.iter().map(|s| (s.msn, s.gap)).collect();
     assert_eq!(
         listed,
-        [(0, false), (1, false), (2, false), (3, true), (4, true), (5, true), (6, false)]
+        [
+            (0, false),
+            (1, false),
+            (2, false),
+            (3, true),
+            (4, true),
+            (5, true),
+            (6, false)
+        ]
     );
     // Gaps share the time between: segment 2 starts at 12 × 333 ms and lasts 2 s (it ends at
     // 5,996 ms), segment 6 starts at 36 × 333 = 11,988 ms: three gaps of 1,997.33 ms.
     let gap = &m.segments[3];
     assert!(gap.parts.is_empty() && gap.complete);
     assert_eq!(gap.program_date_time_ms, Some(1_700_000_000_000 + 5_996));
-    assert!((gap.duration - 5.992 / 3.0).abs() < 1e-9, "{}", gap.duration);
+    assert!(
+        (gap.duration - 5.992 / 3.0).abs() < 1e-9,
+        "{}",
+        gap.duration
+    );
     let text = m.render(packager::playlist::Skip::No);
     let at = text.find("#EXT-X-GAP").expect("EXT-X-GAP written");
-    assert!(text[at..].starts_with("#EXT-X-GAP\n#EXTINF:1.99733,\n1700000000/3.m4s\n"), "{text}");
+    assert!(
+        text[at..].starts_with("#EXT-X-GAP\n#EXTINF:1.99733,\n1700000000/3.m4s\n"),
+        "{text}"
+    );
     assert_eq!(text.matches("#EXT-X-GAP").count(), 3);
     // Never served.
     assert!(r.segment(4).is_none() && r.part(4, 0).is_none());
@@ -272,5 +287,9 @@ fn a_gap_longer_than_the_window_replaces_it() {
     feed_segments(r, 0, 2);
     feed_segments(r, 100, 101);
     let msns: Vec<u64> = r.playlist_model().segments.iter().map(|s| s.msn).collect();
-    assert_eq!(msns, [97, 98, 99, 100], "the window's 4 segments, gaps and all");
+    assert_eq!(
+        msns,
+        [97, 98, 99, 100],
+        "the window's 4 segments, gaps and all"
+    );
 }

@@ -616,7 +616,11 @@ fn mpegts_timestamps_that_wrap_continue_one_timeline() {
     assert_eq!(metrics.reconnects.load(Ordering::Relaxed), 0);
     let c = &out[0].1;
     assert_well_formed(c);
-    assert!(c.samples.len() >= 60, "{} frames: the wrap was crossed", c.samples.len());
+    assert!(
+        c.samples.len() >= 60,
+        "{} frames: the wrap was crossed",
+        c.samples.len()
+    );
     assert!(c.discontinuities.is_empty(), "no discontinuity at the wrap");
     let steps: Vec<_> = c
         .samples
@@ -624,18 +628,27 @@ fn mpegts_timestamps_that_wrap_continue_one_timeline() {
         .filter(|w| !(2900..=3100).contains(&(w[1].pts - w[0].pts)))
         .map(|w| (w[0].pts, w[1].pts))
         .collect();
-    assert!(steps.is_empty(), "one frame per step across the wrap: {steps:?}");
+    assert!(
+        steps.is_empty(),
+        "one frame per step across the wrap: {steps:?}"
+    );
     let dir = tempfile::tempdir().unwrap();
     let (_, frames) = probe(&write_h264(dir.path(), c));
     assert_eq!(frames, c.samples.len() as u64, "every sample decodes");
     let a = &out[1].1;
     assert_well_formed(a);
-    assert!(a.discontinuities.is_empty(), "no audio discontinuity at the wrap");
+    assert!(
+        a.discontinuities.is_empty(),
+        "no audio discontinuity at the wrap"
+    );
     let gaps: Vec<_> = a
         .samples
         .windows(2)
         .filter(|w| w[1].dts - w[0].dts != i64::from(w[0].duration))
         .map(|w| (w[0].dts, w[1].dts))
         .collect();
-    assert!(gaps.is_empty(), "audio continuous across the wrap: {gaps:?}");
+    assert!(
+        gaps.is_empty(),
+        "audio continuous across the wrap: {gaps:?}"
+    );
 }

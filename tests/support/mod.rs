@@ -93,7 +93,12 @@ impl Served {
 
     /// GET `path` below the stream (`{rendition}/index.m3u8`), which must answer 200.
     pub fn get_ok(&self, path: &str) -> Vec<u8> {
-        let r = self.call(Method::GET, &format!("{}/{path}", self.base_path()), &[], b"");
+        let r = self.call(
+            Method::GET,
+            &format!("{}/{path}", self.base_path()),
+            &[],
+            b"",
+        );
         assert_eq!(r.status.as_u16(), 200, "{path}");
         r.body.to_vec()
     }

@@ -112,11 +112,11 @@ async fn dispatch(sh: &Shared, route: &Route, req: &Request<Incoming>) -> Result
         Route::Ready => {
             // Every rendition of every stream has a complete segment (its first publishes only
             // from a segment boundary after start).
-            let ready = sh.store.streams().iter().all(|s| {
-                s.renditions()
-                    .iter()
-                    .all(|r| !r.segment_sizes().is_empty())
-            });
+            let ready = sh
+                .store
+                .streams()
+                .iter()
+                .all(|s| s.renditions().iter().all(|r| !r.segment_sizes().is_empty()));
             if ready {
                 Ok(Reply::new(
                     CacheControl::NoStore,

@@ -634,8 +634,9 @@ impl Chunker {
             })
         });
         let shift = self.shift;
-        let (carried, waiting): (Vec<TimedCue>, Vec<TimedCue>) =
-            std::mem::take(&mut self.cues).into_iter().partition(|c| match c.pts {
+        let (carried, waiting): (Vec<TimedCue>, Vec<TimedCue>) = std::mem::take(&mut self.cues)
+            .into_iter()
+            .partition(|c| match c.pts {
                 Some(pts) => pts.saturating_add(shift) < last_pts,
                 None => end_wall.is_none_or(|end| c.wall_ms < end),
             });

@@ -18,8 +18,7 @@ mod sample;
 
 pub use chunker::{
     Chunker, ChunkerConfig, Event, InitSegment, Part, SegmentInfo, TimedCue,
-    BACKWARD_DISCONTINUITY_SECS,
-    FORWARD_DISCONTINUITY_SECS,
+    BACKWARD_DISCONTINUITY_SECS, FORWARD_DISCONTINUITY_SECS,
 };
 pub use codec_string::codec_string;
 pub use dump::dump;

@@ -190,7 +190,9 @@ impl CueBook {
         g.tokens -= 1.0;
         let seq = g.next_seq;
         g.next_seq = g.next_seq.wrapping_add(1).max(1);
-        let id = v.id.clone().unwrap_or_else(|| format!("cue-{now_ms}-{seq}"));
+        let id =
+            v.id.clone()
+                .unwrap_or_else(|| format!("cue-{now_ms}-{seq}"));
         remember(&mut g, &id);
         g.by_id.insert(id.clone(), seq);
         g.entries.insert(
@@ -352,7 +354,10 @@ impl CueBook {
             .by_id
             .get(id)
             .ok_or_else(|| EndError::NotFound(id.to_owned()))?;
-        let e = g.entries.get_mut(&seq).ok_or_else(|| EndError::NotFound(id.to_owned()))?;
+        let e = g
+            .entries
+            .get_mut(&seq)
+            .ok_or_else(|| EndError::NotFound(id.to_owned()))?;
         let Some(cue) = e.cue.clone() else {
             return Err(EndError::NotFound(id.to_owned()));
         };
@@ -375,7 +380,12 @@ impl CueBook {
         let gone: Vec<u32> = g
             .entries
             .iter()
-            .filter(|(_, e)| e.cue.as_ref().and_then(|c| c.end()).is_some_and(|end| end < wall_ms))
+            .filter(|(_, e)| {
+                e.cue
+                    .as_ref()
+                    .and_then(|c| c.end())
+                    .is_some_and(|end| end < wall_ms)
+            })
             .map(|(seq, _)| *seq)
             .collect();
         for seq in gone {

@@ -99,7 +99,10 @@ fn is_valid_class(class: &str) -> bool {
     class.len() <= MAX_NAME_LEN
         && class.split('.').count() >= 2
         && class.split('.').all(|label| {
-            !label.is_empty() && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            !label.is_empty()
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
 }
 
@@ -140,9 +143,8 @@ pub fn parse(body: &[u8], now_ms: i64, max_ahead_ms: i64) -> Result<ValidCue, Cu
     let at = match b.at.as_deref() {
         None | Some("now") => At::Now,
         Some(text) => {
-            let t = humantime::parse_rfc3339_weak(text).map_err(|e| {
-                invalid("at", format!("\"now\" or an RFC 3339 date: {e}"))
-            })?;
+            let t = humantime::parse_rfc3339_weak(text)
+                .map_err(|e| invalid("at", format!("\"now\" or an RFC 3339 date: {e}")))?;
             let ms = t
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_err(|_| invalid("at", "before 1970"))?
@@ -194,8 +196,14 @@ mod tests {
         let big = format!("{{\"class\":\"a.b\",\"data\":\"{}\"}}", "x".repeat(2100));
         let cases: &[(&str, &str)] = &[
             (r#"{"class":"com.example.poll"}"#, "ok"),
-            (r#"{"id":"poll-17","class":"com.example.poll","data":{"q":"?"},"duration":15.0,"at":"now"}"#, "ok"),
-            (r#"{"class":"com.example.poll","data":"quotes \" and \n newlines and ünïcödé"}"#, "ok"),
+            (
+                r#"{"id":"poll-17","class":"com.example.poll","data":{"q":"?"},"duration":15.0,"at":"now"}"#,
+                "ok",
+            ),
+            (
+                r#"{"class":"com.example.poll","data":"quotes \" and \n newlines and ünïcödé"}"#,
+                "ok",
+            ),
             (r#"{}"#, "class"),
             (r#"{"class":"poll"}"#, "class"),
             (r#"{"class":"com..poll"}"#, "class"),

@@ -14,8 +14,8 @@ mod settings;
 mod stream;
 mod window;
 
-pub use disk::{write_atomic, DiskError, RenditionDir};
 pub use crate::rendition::{RenditionInfo, RenditionKind};
+pub use disk::{write_atomic, DiskError, RenditionDir};
 pub use rendition::{PartBytes, Rendition, SegmentBytes};
 pub use settings::StreamSettings;
 pub use stream::{Store, Stream};

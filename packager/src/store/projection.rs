@@ -41,8 +41,7 @@ pub fn media_playlist(s: &StreamSettings, w: &Window) -> MediaPlaylist {
             .collect();
         // rfc8216bis-22 §3.1.2 / §4.4.4.5: every fMP4 segment needs an EXT-X-MAP in effect;
         // give it on the first listed segment and wherever the init changes.
-        let map_uri =
-            (prev_init != Some(seg.init_id)).then(|| uri::init_uri(epoch, seg.init_id));
+        let map_uri = (prev_init != Some(seg.init_id)).then(|| uri::init_uri(epoch, seg.init_id));
         prev_init = Some(seg.init_id);
         segments.push(Segment {
             msn: seg.msn,

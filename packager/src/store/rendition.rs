@@ -6,13 +6,13 @@ use bytes::Bytes;
 use tokio::sync::watch;
 
 use super::disk::{DiskError, RenditionDir};
-use super::settings::StreamSettings;
 use super::projection;
+use super::settings::StreamSettings;
 use super::window::{self, PartEntry, SegmentEntry, Window};
-use crate::cue::{Cue, CueBook, Placement};
-use crate::rendition::RenditionInfo;
 use crate::cmaf::{Event, InitSegment, Part, SegmentInfo};
+use crate::cue::{Cue, CueBook, Placement};
 use crate::playlist::{rules, MediaPlaylist, Position, RenditionReport};
+use crate::rendition::RenditionInfo;
 
 /// A part's bytes (shared, never copied).
 #[derive(Debug, Clone)]

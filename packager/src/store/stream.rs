@@ -6,10 +6,10 @@ use std::sync::{Arc, RwLock};
 
 use super::disk::{DiskError, RenditionDir};
 use super::rendition::Rendition;
-use crate::cue::CueBook;
 use super::settings::StreamSettings;
-use crate::rendition::{RenditionInfo, RenditionKind};
+use crate::cue::CueBook;
 use crate::playlist::{rules, uri, AudioRendition, MediaPlaylist, MultivariantPlaylist, Variant};
+use crate::rendition::{RenditionInfo, RenditionKind};
 
 /// One live stream: its renditions, video rungs first, then audio.
 #[derive(Debug)]

@@ -182,7 +182,10 @@ impl Window {
         let now_ms = self
             .segments
             .back()
-            .and_then(|s| s.wallclock_ms.map(|w| w + (s.duration * 1000.0).round() as i64))
+            .and_then(|s| {
+                s.wallclock_ms
+                    .map(|w| w + (s.duration * 1000.0).round() as i64)
+            })
             .unwrap_or(first_ms);
         let removed = &mut self.removed_date_ranges;
         self.date_ranges.retain(|d| {
@@ -211,7 +214,9 @@ impl Window {
             return;
         }
         let missing = msn - last.msn - 1;
-        let last_end = last.wallclock_ms.map(|w| w + (last.duration * 1000.0).round() as i64);
+        let last_end = last
+            .wallclock_ms
+            .map(|w| w + (last.duration * 1000.0).round() as i64);
         let each_secs = match (last_end, start_ms) {
             (Some(a), Some(b)) if b > a => (b - a) as f64 / 1000.0 / missing as f64,
             _ => last.duration,

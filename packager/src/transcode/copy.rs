@@ -3,8 +3,8 @@
 //! Segment boundaries follow the input's key frames, and the ingest thread forces the
 //! encoded rungs' IDRs onto the same frames, so all renditions stay aligned.
 
-use super::sink::Sink;
 use super::emitter::Emitter;
+use super::sink::Sink;
 use super::video::Work;
 use super::{Error, VIDEO_TIMESCALE};
 use crate::cmaf::{self, is_annexb, CodecConfig, EncodedSample, MediaKind, TrackInfo};

@@ -151,8 +151,7 @@ impl Emitter {
             // dts, some bytes), the chunker can close a segment with this sample, so that no
             // playlist hints a part after its last (rfc8216bis-22 §4.4.5.3). A key frame it
             // rejected after an early close would leave the next segment without its start.
-            held.next_sync =
-                d > 0 && next.as_ref().is_some_and(|n| n.sync && !n.data.is_empty());
+            held.next_sync = d > 0 && next.as_ref().is_some_and(|n| n.sync && !n.data.is_empty());
             self.send(held);
         }
         self.held = next;

@@ -52,7 +52,10 @@ pub(super) fn encoder_framing(ctx: &ff::codec::Context) -> (usize, i64) {
         let p = &*ctx.as_ptr();
         (p.frame_size, p.initial_padding)
     };
-    (usize::try_from(frame_size.max(1)).unwrap_or(1), i64::from(padding))
+    (
+        usize::try_from(frame_size.max(1)).unwrap_or(1),
+        i64::from(padding),
+    )
 }
 
 /// Sets the rate-control buffer and the frame rate of a video encoder not yet opened (fields

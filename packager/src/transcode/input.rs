@@ -84,7 +84,10 @@ pub(crate) fn open(
     first_frame: i64,
 ) -> Result<Source, ff::Error> {
     let (url, format_name) = if cfg.is_testpattern() {
-        (testpattern_graph(cfg, first_frame), Some("lavfi".to_owned()))
+        (
+            testpattern_graph(cfg, first_frame),
+            Some("lavfi".to_owned()),
+        )
     } else {
         (cfg.url.clone(), cfg.format.clone())
     };
@@ -101,17 +104,14 @@ pub(crate) fn open(
             s.parameters(),
         )
     });
-    let audio = ictx
-        .streams()
-        .best(media::Type::Audio)
-        .map(|s| {
-            let language = s
-                .metadata()
-                .get("language")
-                .map(Language::parse)
-                .unwrap_or_default();
-            (s.index(), s.time_base(), s.parameters(), language)
-        });
+    let audio = ictx.streams().best(media::Type::Audio).map(|s| {
+        let language = s
+            .metadata()
+            .get("language")
+            .map(Language::parse)
+            .unwrap_or_default();
+        (s.index(), s.time_base(), s.parameters(), language)
+    });
     let video = match video {
         Some((index, time_base, rate, params)) => {
             let codec_id = params.id();

@@ -27,14 +27,14 @@ mod emitter;
 mod ffi;
 mod ingest;
 mod input;
-mod pipeline;
 mod pdt;
+mod pipeline;
 mod sink;
 mod timeline;
 mod video;
 
-pub use pipeline::Pipeline;
 pub use crate::counters::{Metrics, RenditionMetrics};
+pub use pipeline::Pipeline;
 
 use crate::cmaf;
 use crate::config::StreamConfig;

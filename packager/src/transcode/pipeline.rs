@@ -104,7 +104,8 @@ pub(super) fn start(
     let url = cfg.input.url.clone();
     // On the wall-clock timeline the test pattern's first frame is drawn for the first frame
     // time a little after now (opening takes a few milliseconds).
-    let tp_first = crate::clock::first_frame(now_ms() + OPEN_LEAD_MS, cfg.input.testpattern.frame_rate);
+    let tp_first =
+        crate::clock::first_frame(now_ms() + OPEN_LEAD_MS, cfg.input.testpattern.frame_rate);
     let source = input::open(&cfg.input, stop.clone(), tp_first).map_err(|source| Error::Open {
         stream: name.clone(),
         url: url.clone(),
@@ -163,7 +164,11 @@ pub(super) fn start(
             )?)
         });
     }
-    let audio_language = source.audio.as_ref().map(|a| a.language).unwrap_or_default();
+    let audio_language = source
+        .audio
+        .as_ref()
+        .map(|a| a.language)
+        .unwrap_or_default();
     let audio_enc = match (cfg.audio.enabled(), &source.audio) {
         (true, Some(a)) => Some(audio::open(&name, &cfg.audio, a.language)?),
         (true, None) => {
@@ -210,7 +215,9 @@ pub(super) fn start(
                 });
                 let (tx, work_rx) = sync_channel(WORK_QUEUE);
                 video_tx.push(tx);
-                workers.push(spawn(&name, thread, move || video::run(enc, work_rx, sink))?);
+                workers.push(spawn(&name, thread, move || {
+                    video::run(enc, work_rx, sink)
+                })?);
             }
             Rung::Copy(c) => {
                 feeds.push(RenditionFeed {
@@ -288,7 +295,6 @@ pub(super) fn start(
     ))
 }
 
-
 /// How far after now the first frame of a stream on the wall-clock timeline is placed: opening
 /// the input takes a few milliseconds, and a first frame already due would be late.
 const OPEN_LEAD_MS: i64 = 50;
@@ -325,9 +331,7 @@ fn input_rate(cfg: &StreamConfig, probed: Rational) -> FrameRate {
     }
 }
 
-
 enum Rung {
     Encode(video::RungEncoder),
     Copy(copy::CopyRung),
 }
-
