@@ -64,28 +64,37 @@ pub struct Probed {
     pub size: usize,
 }
 
-/// ffprobe -show_packets over a file; panics on any ffprobe error output.
-pub fn probe_packets(path: &Path) -> Vec<Probed> {
+/// Runs ffprobe with `args` on `path`; panics unless it succeeds without a word on stderr.
+/// Returns its stdout.
+fn ffprobe(args: &[&str], path: &Path) -> String {
     let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_packets",
-            "-show_entries",
-            "packet=pts,dts,flags,size",
-            "-of",
-            "csv=p=0",
-        ])
+        .args(["-v", "error"])
+        .args(args)
         .arg(path)
         .output()
         .expect("ffprobe runs");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success() && err.trim().is_empty(),
-        "ffprobe errors: {err}"
+        "ffprobe {}: {err}",
+        path.display()
     );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// ffprobe -show_packets over a file; panics on any ffprobe error output.
+pub fn probe_packets(path: &Path) -> Vec<Probed> {
+    let text = ffprobe(
+        &[
+            "-show_packets",
+            "-show_entries",
+            "packet=pts,dts,flags,size",
+            "-of",
+            "csv=p=0",
+        ],
+        path,
+    );
+    text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let f: Vec<&str> = l.split(',').collect();
@@ -97,6 +106,30 @@ pub fn probe_packets(path: &Path) -> Vec<Probed> {
             }
         })
         .collect()
+}
+
+/// ffprobe's "codec,width,height,frames" of the first stream (frames decoded and counted), and
+/// that frame count.
+pub fn probe_stream(path: &Path) -> (String, u64) {
+    let text = ffprobe(
+        &[
+            "-count_frames",
+            "-select_streams",
+            "0",
+            "-show_entries",
+            "stream=codec_name,width,height,nb_read_frames",
+            "-of",
+            "csv=p=0",
+        ],
+        path,
+    );
+    let text = text.trim().to_string();
+    let frames = text
+        .rsplit(',')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    (text, frames)
 }
 
 /// Decodes a file fully with the ffmpeg CLI; returns stderr at -v error (empty means clean).
@@ -117,10 +150,8 @@ pub fn decode_errors(path: &Path) -> String {
 /// Presentation timestamps of decoded frames of the first stream, in decode output order
 /// (ffprobe -show_frames).
 pub fn probe_frame_pts(path: &Path) -> Vec<i64> {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
+    ffprobe(
+        &[
             "-select_streams",
             "0",
             "-show_frames",
@@ -128,17 +159,10 @@ pub fn probe_frame_pts(path: &Path) -> Vec<i64> {
             "frame=pts",
             "-of",
             "csv=p=0",
-        ])
-        .arg(path)
-        .output()
-        .expect("ffprobe runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split(',').next().and_then(|f| f.trim().parse().ok()))
-        .collect()
+        ],
+        path,
+    )
+    .lines()
+    .filter_map(|l| l.split(',').next().and_then(|f| f.trim().parse().ok()))
+    .collect()
 }

@@ -123,6 +123,42 @@ fn start_live(cfg: &StreamConfig, limit: Duration) -> (Pipeline, Vec<RenditionFe
     }
 }
 
+/// [`start_live`] on a thread of its own, for inputs that open only once a sender starts
+/// (UDP has no handshake: the receiver binds, then packets come).
+struct Opening {
+    rx: mpsc::Receiver<(Pipeline, Vec<RenditionFeed>)>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Opening {
+    fn start(cfg: &StreamConfig) -> Opening {
+        let (tx, rx) = mpsc::channel();
+        let cfg = cfg.clone();
+        let thread = std::thread::spawn(move || {
+            let _ = tx.send(start_live(&cfg, Duration::from_secs(10)));
+        });
+        Opening { rx, thread }
+    }
+
+    /// The started pipeline (bounded wait).
+    fn opened(self) -> (Pipeline, Vec<RenditionFeed>) {
+        let started = self
+            .rx
+            .recv_timeout(Duration::from_secs(12))
+            .expect("the udp input opens once packets arrive");
+        let _ = self.thread.join();
+        started
+    }
+}
+
+/// One 90p rung and AAC, reading MPEG-TS over UDP on 127.0.0.1:`port`.
+fn udp_90p(port: u16) -> StreamConfig {
+    stream(&format!(
+        "segment_target = 1.0\ninput = {{ url = \"udp://127.0.0.1:{port}\", format = \"mpegts\", options = {{ fifo_size = 50000, overrun_nonfatal = 1, timeout = 5000000 }} }}\n\
+         [[stream.rung]]\nname = \"90p\"\nheight = 90\nbitrate = \"100k\"\npreset = \"ultrafast\"\n"
+    ))
+}
+
 /// The whole-ladder checks shared by the live inputs: every rung and the audio rendition
 /// emitted a well-formed, decodable stream; the rungs have the same frames with their IDRs
 /// at the same pts (segments align across renditions).
@@ -205,13 +241,7 @@ fn udp_mpegts_input() {
     let cfg = stream(&format!(
         "segment_target = 1.0\ninput = {{ url = \"udp://127.0.0.1:{port}\", format = \"mpegts\", options = {{ fifo_size = 50000, overrun_nonfatal = 1, timeout = 5000000 }} }}\n{SMALL_LADDER}"
     ));
-    let (tx, rx) = mpsc::channel();
-    let opener = {
-        let cfg = cfg.clone();
-        std::thread::spawn(move || {
-            let _ = tx.send(start_live(&cfg, Duration::from_secs(10)));
-        })
-    };
+    let opening = Opening::start(&cfg);
     // UDP has no handshake: give the receiver a moment to bind, then send until killed
     // (anything sent before the bind is lost; MPEG-TS resynchronises on the next packets).
     std::thread::sleep(Duration::from_millis(300));
@@ -231,10 +261,7 @@ fn udp_mpegts_input() {
         1,
         deadline,
     );
-    let (pipeline, feeds) = rx
-        .recv_timeout(Duration::from_secs(12))
-        .expect("the udp input opens once packets arrive");
-    let _ = opener.join();
+    let (pipeline, feeds) = opening.opened();
     let out = finish(pipeline, feeds, Duration::from_secs(10), frames_in(90));
     drop(publisher);
     assert_ladder(&out, 60);
@@ -474,17 +501,8 @@ fn variable_frame_rate_rendition_reports_its_maximum_frame_rate() {
 fn udp_sender_restart_keeps_one_timeline() {
     let deadline = Instant::now() + Duration::from_secs(20);
     let port = free_udp_port();
-    let cfg = stream(&format!(
-        "segment_target = 1.0\ninput = {{ url = \"udp://127.0.0.1:{port}\", format = \"mpegts\", options = {{ fifo_size = 50000, overrun_nonfatal = 1, timeout = 5000000 }} }}\n\
-         [[stream.rung]]\nname = \"90p\"\nheight = 90\nbitrate = \"100k\"\npreset = \"ultrafast\"\n"
-    ));
-    let (tx, rx) = mpsc::channel();
-    let opener = {
-        let cfg = cfg.clone();
-        std::thread::spawn(move || {
-            let _ = tx.send(start_live(&cfg, Duration::from_secs(10)));
-        })
-    };
+    let cfg = udp_90p(port);
+    let opening = Opening::start(&cfg);
     std::thread::sleep(Duration::from_millis(300));
     let publish = || {
         Publisher::start(
@@ -505,10 +523,7 @@ fn udp_sender_restart_keeps_one_timeline() {
         )
     };
     let first = publish();
-    let (pipeline, feeds) = rx
-        .recv_timeout(Duration::from_secs(12))
-        .expect("the udp input opens once packets arrive");
-    let _ = opener.join();
+    let (pipeline, feeds) = opening.opened();
     let metrics = pipeline.metrics();
     let handles: Vec<_> = feeds.into_iter().map(collect).collect();
     assert!(first.finish(), "first send ran");
@@ -563,17 +578,8 @@ fn udp_sender_restart_keeps_one_timeline() {
 fn mpegts_timestamps_that_wrap_continue_one_timeline() {
     let deadline = Instant::now() + Duration::from_secs(20);
     let port = free_udp_port();
-    let cfg = stream(&format!(
-        "segment_target = 1.0\ninput = {{ url = \"udp://127.0.0.1:{port}\", format = \"mpegts\", options = {{ fifo_size = 50000, overrun_nonfatal = 1, timeout = 5000000 }} }}\n\
-         [[stream.rung]]\nname = \"90p\"\nheight = 90\nbitrate = \"100k\"\npreset = \"ultrafast\"\n"
-    ));
-    let (tx, rx) = mpsc::channel();
-    let opener = {
-        let cfg = cfg.clone();
-        std::thread::spawn(move || {
-            let _ = tx.send(start_live(&cfg, Duration::from_secs(10)));
-        })
-    };
+    let cfg = udp_90p(port);
+    let opening = Opening::start(&cfg);
     std::thread::sleep(Duration::from_millis(300));
     // The sender's first timestamp is the offset plus the source's start (1.4 s): this puts it
     // about one second before 2^33 ticks at 90 kHz (ffprobe of such a send: first video pts
@@ -599,10 +605,7 @@ fn mpegts_timestamps_that_wrap_continue_one_timeline() {
         1,
         deadline,
     );
-    let (pipeline, feeds) = rx
-        .recv_timeout(Duration::from_secs(12))
-        .expect("the udp input opens once packets arrive");
-    let _ = opener.join();
+    let (pipeline, feeds) = opening.opened();
     let metrics = pipeline.metrics();
     let handles: Vec<_> = feeds.into_iter().map(collect).collect();
     assert!(sender.finish(), "the send ran");

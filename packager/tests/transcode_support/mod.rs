@@ -7,7 +7,6 @@ use packager::cmaf::{CodecConfig, EncodedSample, TrackInfo};
 use packager::config::{Config, StreamConfig};
 use packager::transcode::{Feed, Pipeline, RenditionFeed, RenditionKind};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -184,37 +183,7 @@ pub fn write_adts(dir: &Path, c: &Collected) -> PathBuf {
     path
 }
 
-/// ffprobe: ("codec,width,height,frames" text, decoded frame count) of the first stream.
-pub fn probe(path: &Path) -> (String, u64) {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-count_frames",
-            "-select_streams",
-            "0",
-            "-show_entries",
-            "stream=codec_name,width,height,nb_read_frames",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(path)
-        .output()
-        .expect("ffprobe runs");
-    assert!(
-        out.status.success(),
-        "ffprobe {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let frames = text
-        .rsplit(',')
-        .next()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
-    (text, frames)
-}
+pub use packager::testing::probe_stream as probe;
 
 pub fn video(out: &[(RenditionKind, Collected)]) -> Vec<&Collected> {
     out.iter()
