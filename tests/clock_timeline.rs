@@ -8,22 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 mod support;
 
-use support::Served;
-
-const CONFIG: &str = r#"
-[[stream]]
-name = "t"
-part_target = 0.5
-segment_target = 1.0
-input = { url = "testpattern", testpattern = { width = 320, height = 180, frame_rate = 30 } }
-
-[[stream.rung]]
-name = "180p"
-width = 320
-height = 180
-bitrate = "300k"
-preset = "ultrafast"
-"#;
+use support::{Served, SMALL_LADDER as CONFIG};
 
 fn start() -> Served {
     Served::start(CONFIG, origin::OriginOptions::default())

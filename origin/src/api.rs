@@ -307,8 +307,9 @@ fn json(status: StatusCode, text: String) -> Response<Body> {
     r
 }
 
-/// An error as JSON, with the status `Error::status` gives it.
+/// An error as JSON, with the status `Error::status` gives it (logged like every refusal).
 fn error_json(e: &Error) -> Response<Body> {
+    crate::reply::log_refusal(e);
     let field = match e {
         Error::Cue(CueError::Invalid { field, .. }) => Some(*field),
         Error::Cue(CueError::TooLarge(_)) => Some("data"),

@@ -202,10 +202,10 @@ pub(crate) fn plain_response(status: StatusCode, body: Body) -> Response<Body> {
     r
 }
 
-/// The response for `e`: its status (`Error::status`), its message as text, a short-lived
-/// cache policy, and the headers its status calls for. Logs why, once: our own failures (500)
-/// as errors, other server-side refusals (503) as info, client mistakes at debug.
-pub(crate) fn error_response(e: &Error) -> Response<Body> {
+/// Logs why a request was refused, once per request: our own failures (500) as errors, other
+/// server-side refusals (503) as info, client mistakes at debug. Every error answer (text or the
+/// API's JSON) goes through here.
+pub(crate) fn log_refusal(e: &Error) {
     let status = e.status();
     if status == StatusCode::INTERNAL_SERVER_ERROR {
         tracing::error!(error = %e, "request failed: a bug of ours");
@@ -214,6 +214,14 @@ pub(crate) fn error_response(e: &Error) -> Response<Body> {
     } else {
         tracing::debug!(error = %e, "request refused");
     }
+}
+
+/// The response for `e`: its status (`Error::status`), its message as text, a short-lived
+/// cache policy, and the headers its status calls for. Logs why, once: our own failures (500)
+/// as errors, other server-side refusals (503) as info, client mistakes at debug.
+pub(crate) fn error_response(e: &Error) -> Response<Body> {
+    let status = e.status();
+    log_refusal(e);
     let text = format!("{e}\n");
     let mut r = plain_response(
         status,

@@ -55,6 +55,10 @@ pub fn first_boundary(pts: i64, segment_target: f64) -> i64 {
 /// Input before the first published boundary, at least: 200 ms (ten AAC frames at 48 kHz).
 pub const FIRST_BOUNDARY_MARGIN: i64 = 18_000;
 
+/// Audio kept before the first published boundary (90 kHz; two AAC frames at 48 kHz): it
+/// holds the AAC frame that straddles the boundary, which opens the first audio segment.
+pub const AUDIO_LEAD: i64 = 3_840;
+
 /// The first segment boundary an origin whose input starts at `first_frame` publishes from:
 /// the first one at least [`FIRST_BOUNDARY_MARGIN`] after it. The first segment must open with
 /// the AAC frame that straddles its boundary, as every later one does (and as on any other

@@ -110,21 +110,24 @@ async fn dispatch(sh: &Shared, route: &Route, req: &Request<Incoming>) -> Result
         Route::Home => Ok(pages::home(&sh.store)),
         Route::Player { file } => sh.player.file(file).await,
         Route::Ready => {
-            // Every rendition of every stream has a complete segment (its first publishes only
-            // from a segment boundary after start).
-            let ready = sh
-                .store
-                .streams()
-                .iter()
-                .all(|s| s.renditions().iter().all(|r| !r.segment_sizes().is_empty()));
-            if ready {
-                Ok(Reply::new(
+            // Every rendition of every stream has a complete segment (on the wall-clock
+            // timeline the first is published only from a segment boundary after start).
+            let streams = sh.store.streams();
+            let waiting = streams.iter().find_map(|s| {
+                s.renditions()
+                    .iter()
+                    .find(|r| r.segment_sizes().is_empty())
+                    .map(|r| format!("{}/{}", s.name(), r.name()))
+            });
+            match waiting {
+                None => Ok(Reply::new(
                     CacheControl::NoStore,
                     headers::TEXT,
                     vec![Bytes::from_static(b"ready\n")],
-                ))
-            } else {
-                Err(Error::Unavailable("no complete segment yet".into()))
+                )),
+                Some(which) => Err(Error::Unavailable(format!(
+                    "not ready: {which} has no complete segment yet"
+                ))),
             }
         }
         Route::Health => Ok(Reply::new(

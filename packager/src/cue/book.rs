@@ -91,7 +91,6 @@ pub struct CueEvent {
 struct Entry {
     fingerprint: String,
     id: String,
-    at: At,
     /// The checked post, until it is bound.
     pending: Option<ValidCue>,
     cue: Option<Arc<Cue>>,
@@ -107,6 +106,10 @@ struct Inner {
     by_id: HashMap<String, u32>,
     used: HashSet<String>,
     used_order: VecDeque<String>,
+    /// Cues posted and not yet bound, and cues to end at the next frame (sequence numbers): the
+    /// ingest's work per frame is these, not every cue held.
+    starts: Vec<u32>,
+    ends: Vec<u32>,
     /// Cues bound to frames, in binding order; `log_base` is the index of `log[0]`.
     log: VecDeque<Arc<Cue>>,
     log_base: usize,
@@ -120,6 +123,9 @@ pub struct CueBook {
     inner: Mutex<Inner>,
     /// Starts and ends waiting for a frame: the ingest's check per frame is one load.
     waiting: AtomicUsize,
+    /// Cues ever bound (`log_base + log.len()`): a packager with nothing new to read takes no
+    /// lock, once per sample.
+    bound: AtomicUsize,
     changed: watch::Sender<u64>,
     events: broadcast::Sender<CueEvent>,
     /// Renditions that place every cue (set once by the stream).
@@ -135,12 +141,15 @@ impl Default for CueBook {
                 by_id: HashMap::new(),
                 used: HashSet::new(),
                 used_order: VecDeque::new(),
+                starts: Vec::new(),
+                ends: Vec::new(),
                 log: VecDeque::new(),
                 log_base: 0,
                 tokens: RATE_BURST,
                 refilled: None,
             }),
             waiting: AtomicUsize::new(0),
+            bound: AtomicUsize::new(0),
             changed: watch::channel(0).0,
             events: broadcast::channel(EVENT_BUFFER).0,
             renditions: OnceLock::new(),
@@ -200,14 +209,13 @@ impl CueBook {
             Entry {
                 fingerprint,
                 id: id.clone(),
-                at: v.at,
                 pending: Some(v),
                 cue: None,
                 placed: Vec::new(),
                 end_requested: false,
             },
         );
-        drop(g);
+        g.starts.push(seq);
         self.waiting.fetch_add(1, Ordering::Release);
         Ok(Posted::Created(seq, id))
     }
@@ -221,48 +229,58 @@ impl CueBook {
             return;
         }
         let mut g = self.lock();
-        let mut events = Vec::new();
-        let mut done = 0;
         let g = &mut *g;
-        for (seq, e) in g.entries.iter_mut() {
-            if e.cue.is_none() {
-                let due = match e.at {
-                    At::Now => true,
-                    At::Date(ms) => wall_ms >= ms,
-                };
-                let Some(v) = due.then(|| e.pending.take()).flatten() else {
-                    continue;
-                };
-                let cue = Arc::new(Cue {
-                    seq: *seq,
-                    id: e.id.clone(),
-                    class: v.class,
-                    data: v.data,
-                    duration: v.duration,
-                    pts,
-                    start_ms: wall_ms,
-                    end_ms: OnceLock::new(),
-                });
+        let mut events = Vec::new();
+        let entries = &mut g.entries;
+        let mut bound = Vec::new();
+        g.starts.retain(|seq| {
+            let Some(e) = entries.get_mut(seq) else {
+                return false; // gone (expired) before it was bound
+            };
+            let due = match e.pending.as_ref().map(|v| v.at) {
+                Some(At::Now) => true,
+                Some(At::Date(ms)) => wall_ms >= ms,
+                None => return false,
+            };
+            if !due {
+                return true;
+            }
+            let Some(v) = e.pending.take() else {
+                return false;
+            };
+            let cue = Arc::new(Cue {
+                seq: *seq,
+                id: e.id.clone(),
+                class: v.class,
+                data: v.data,
+                duration: v.duration,
+                pts,
+                start_ms: wall_ms,
+                end_ms: OnceLock::new(),
+                data_base64: OnceLock::new(),
+            });
+            events.push(CueEvent {
+                kind: "cue",
+                json: cue.to_json(),
+            });
+            bound.push(Arc::clone(&cue));
+            e.cue = Some(cue);
+            false
+        });
+        for seq in g.ends.drain(..) {
+            if let Some(cue) = g.entries.get(&seq).and_then(|e| e.cue.as_ref()) {
+                let _ = cue.end_ms.set(wall_ms.max(cue.start_ms));
                 events.push(CueEvent {
-                    kind: "cue",
+                    kind: "end",
                     json: cue.to_json(),
                 });
-                g.log.push_back(Arc::clone(&cue));
-                e.cue = Some(cue);
-                done += 1;
-            } else if std::mem::take(&mut e.end_requested) {
-                if let Some(cue) = &e.cue {
-                    let _ = cue.end_ms.set(wall_ms.max(cue.start_ms));
-                    events.push(CueEvent {
-                        kind: "end",
-                        json: cue.to_json(),
-                    });
-                }
-                done += 1;
             }
         }
-        if done > 0 {
-            self.waiting.fetch_sub(done, Ordering::Release);
+        g.log.extend(bound);
+        self.bound
+            .store(g.log_base + g.log.len(), Ordering::Release);
+        self.waiting.store(g.starts.len(), Ordering::Release);
+        if !events.is_empty() {
             self.changed.send_modify(|v| *v += 1);
             for e in events {
                 // No subscriber is not an error.
@@ -274,6 +292,9 @@ impl CueBook {
     /// Cues bound since `cursor` (a position in the binding log, advanced past what is
     /// returned): each packaging thread keeps its own.
     pub fn bound_since(&self, cursor: &mut usize) -> Vec<Arc<Cue>> {
+        if *cursor == self.bound.load(Ordering::Acquire) {
+            return Vec::new();
+        }
         let g = self.lock();
         let from = (*cursor).max(g.log_base);
         let out: Vec<Arc<Cue>> = g.log.iter().skip(from - g.log_base).cloned().collect();
@@ -368,7 +389,7 @@ impl CueBook {
             return Err(EndError::Ended(id.to_owned()));
         }
         e.end_requested = true;
-        drop(g);
+        g.ends.push(seq);
         self.waiting.fetch_add(1, Ordering::Release);
         Ok(cue)
     }
@@ -427,7 +448,6 @@ impl CueBook {
                     }
                     .fingerprint(),
                     id: cue.id.clone(),
-                    at: At::Now,
                     pending: None,
                     cue: Some(cue),
                     placed,

@@ -58,6 +58,8 @@ pub struct Cue {
     pub start_ms: i64,
     /// Set once, when the cue is ended early (DELETE): the wall clock of the frame then live.
     pub end_ms: OnceLock<i64>,
+    /// `data` in base64, made on the first render and kept: every playlist render writes it.
+    pub(crate) data_base64: OnceLock<String>,
 }
 
 impl Cue {
@@ -72,7 +74,9 @@ impl Cue {
             duration: self.duration,
             client: vec![(
                 DATA_ATTRIBUTE.to_owned(),
-                base64::engine::general_purpose::STANDARD.encode(&self.data),
+                self.data_base64
+                    .get_or_init(|| base64::engine::general_purpose::STANDARD.encode(&self.data))
+                    .clone(),
             )],
         }
     }

@@ -308,6 +308,7 @@ impl RenditionDir {
                     pts: c.pts,
                     start_ms: c.start_ms,
                     end_ms,
+                    data_base64: Default::default(),
                 }),
                 added_ms: c.added_ms,
                 msn: c.msn,

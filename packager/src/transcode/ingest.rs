@@ -24,8 +24,6 @@ use std::time::{Duration, Instant};
 
 /// Consecutive demuxer errors after which a file input is considered finished.
 const MAX_CONSECUTIVE_READ_ERRORS: u32 = 100;
-/// Audio kept before the first boundary on the wall-clock timeline: two AAC frames at 48 kHz.
-const AUDIO_LEAD_TICKS: i64 = 3_840;
 /// Wait between attempts to reopen a live input.
 const RECONNECT_DELAY: Duration = Duration::from_millis(200);
 
@@ -372,7 +370,7 @@ impl Ingest {
             let end = base + (self.audio_seconds * f64::from(VIDEO_TIMESCALE)).round() as i64;
             if self
                 .clock_start
-                .is_some_and(|c| end < c.boundary - AUDIO_LEAD_TICKS)
+                .is_some_and(|c| end < c.boundary - crate::clock::AUDIO_LEAD)
             {
                 continue;
             }
